@@ -1,0 +1,267 @@
+//! The shape every registry exchange implements, and the one driver that runs it.
+//!
+//! A registry names the audience it wants (fixed, like npm's, or discovered, like PyPI's),
+//! trades an ID token for a short-lived [`Credential`], and may revoke it when the job is done.
+//! [`obtain`] runs the steps in order: the event policy, the audience, a fresh ambient token,
+//! the exchange, and masking of every secret the moment it exists.
+
+use std::time::{Duration, SystemTime};
+
+use crate::ci::{EventPolicy, EventRefused, MaskSink};
+use crate::claims::Claims;
+use crate::process::BoxFuture;
+use crate::provider::{AmbientToken, Detector, IdentityError, TokenRequest};
+use crate::secret::Secret;
+
+/// A short-lived upload credential a registry minted.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The secret itself.
+    pub secret: Secret,
+    /// When it stops working, when the registry says.
+    pub expires_at: Option<SystemTime>,
+    /// What it may do (`upload to the projects of publisher …`, `publish @scope/name`).
+    pub scope: String,
+}
+
+impl Credential {
+    /// Whether it expires within `margin` from now (unknown expiry: never).
+    pub fn expires_within(&self, margin: Duration) -> bool {
+        self.expires_at.is_some_and(|at| {
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+                <= margin
+        })
+    }
+}
+
+/// A registry that trades ID tokens for upload credentials.
+pub trait Exchange: Send + Sync {
+    /// The registry's own error type.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The registry, for messages (`PyPI (upload.pypi.org)`).
+    fn registry(&self) -> String;
+
+    /// What to ask the CI for: the audience (perhaps discovered from the registry) and any
+    /// registry-specific token variable.
+    fn token_request(&self) -> BoxFuture<'_, Result<TokenRequest, Self::Error>>;
+
+    /// Trades a fresh ID token for a credential. The token's claims are at hand to explain a
+    /// rejection.
+    fn exchange<'a>(
+        &'a self,
+        token: &'a AmbientToken,
+    ) -> BoxFuture<'a, Result<Credential, Self::Error>>;
+
+    /// Revokes a credential when done. The default does nothing (npm tokens simply expire).
+    fn revoke<'a>(&'a self, _credential: &'a Credential) -> BoxFuture<'a, Result<(), Self::Error>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Why no credential was obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum ObtainError<E: std::error::Error + 'static> {
+    /// The run's event may not publish.
+    #[error(transparent)]
+    Event(#[from] EventRefused),
+    /// The registry's audience could not be learned.
+    #[error(transparent)]
+    Audience(E),
+    /// No ID token could be had.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The registry refused the token.
+    #[error(transparent)]
+    Exchange(E),
+}
+
+/// A credential with the identity it was minted for.
+#[derive(Debug, Clone)]
+pub struct Obtained {
+    /// The credential.
+    pub credential: Credential,
+    /// The claims of the ID token that was exchanged.
+    pub claims: Claims,
+    /// The CI system that issued the ID token.
+    pub provider: &'static str,
+}
+
+/// Runs the whole exchange: event policy → audience → fresh ID token → exchange → mask.
+pub async fn obtain<E: Exchange>(
+    detector: &Detector,
+    exchange: &E,
+    policy: &EventPolicy,
+    event_name: Option<&str>,
+    mask: &dyn MaskSink,
+) -> Result<Obtained, ObtainError<E::Error>> {
+    policy.check(event_name)?;
+    let request = exchange
+        .token_request()
+        .await
+        .map_err(ObtainError::Audience)?;
+    let ambient = detector.detect(&request).await?;
+    mask.mask(ambient.token.expose());
+    tracing::debug!(
+        "got an ID token from {} for audience `{}` (claims: repository={:?}, workflow_ref={:?})",
+        ambient.provider,
+        request.audience,
+        ambient.claims.github.repository,
+        ambient.claims.github.workflow_ref,
+    );
+    let credential = exchange
+        .exchange(&ambient)
+        .await
+        .map_err(ObtainError::Exchange)?;
+    mask.mask(credential.secret.expose());
+    Ok(Obtained {
+        credential,
+        claims: ambient.claims,
+        provider: ambient.provider,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::claims::tests::jwt;
+    use crate::env::{Environment, MapEnv};
+    use crate::provider::GitlabCi;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused: {0}")]
+    struct Refused(String);
+
+    struct Fake {
+        refuse: bool,
+        requests: Mutex<u32>,
+    }
+
+    impl Exchange for Fake {
+        type Error = Refused;
+
+        fn registry(&self) -> String {
+            "fake".into()
+        }
+
+        fn token_request(&self) -> BoxFuture<'_, Result<TokenRequest, Refused>> {
+            *self.requests.lock().unwrap() += 1;
+            Box::pin(async { Ok(TokenRequest::new("fake-aud")) })
+        }
+
+        fn exchange<'a>(
+            &'a self,
+            token: &'a AmbientToken,
+        ) -> BoxFuture<'a, Result<Credential, Refused>> {
+            Box::pin(async move {
+                if self.refuse {
+                    return Err(Refused(token.claims.sub.clone().unwrap_or_default()));
+                }
+                Ok(Credential {
+                    secret: Secret::new("minted-secret"),
+                    expires_at: Some(SystemTime::now() + Duration::from_secs(900)),
+                    scope: "everything".into(),
+                })
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl MaskSink for Recorder {
+        fn mask(&self, secret: &str) {
+            self.0.lock().unwrap().push(secret.to_owned());
+        }
+    }
+
+    fn detector() -> (Detector, String) {
+        let token =
+            jwt(&serde_json::json!({"aud": "fake-aud", "sub": "project_path:g/p:ref_type:tag"}));
+        let env: Arc<dyn Environment> = Arc::new(
+            MapEnv::new()
+                .with("GITLAB_CI", "true")
+                .with("FAKE_AUD_ID_TOKEN", token.expose()),
+        );
+        (
+            Detector::with_providers(env.clone(), vec![Box::new(GitlabCi::new(env))]),
+            token.expose().to_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn obtains_and_masks_every_secret() {
+        let (detector, raw) = detector();
+        let fake = Fake {
+            refuse: false,
+            requests: Mutex::default(),
+        };
+        let recorder = Recorder::default();
+        let obtained = obtain(
+            &detector,
+            &fake,
+            &EventPolicy::default(),
+            Some("push"),
+            &recorder,
+        )
+        .await
+        .unwrap();
+        assert_eq!(obtained.credential.secret.expose(), "minted-secret");
+        assert_eq!(obtained.provider, "GitLab CI");
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            vec![raw, "minted-secret".to_owned()]
+        );
+        assert!(!obtained.credential.expires_within(Duration::from_secs(60)));
+        assert!(
+            obtained
+                .credential
+                .expires_within(Duration::from_secs(3600))
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_events_never_ask_for_a_token() {
+        let (detector, _) = detector();
+        let fake = Fake {
+            refuse: false,
+            requests: Mutex::default(),
+        };
+        let err = obtain(
+            &detector,
+            &fake,
+            &EventPolicy::default(),
+            Some("pull_request_target"),
+            &crate::ci::NoMask,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ObtainError::Event(EventRefused::PullRequestTarget)
+        ));
+        assert_eq!(*fake.requests.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn exchange_errors_come_back_typed() {
+        let (detector, _) = detector();
+        let fake = Fake {
+            refuse: true,
+            requests: Mutex::default(),
+        };
+        let err = obtain(
+            &detector,
+            &fake,
+            &EventPolicy::default(),
+            None,
+            &crate::ci::NoMask,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.to_string(), "refused: project_path:g/p:ref_type:tag");
+    }
+}

@@ -100,3 +100,8 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// Reads a JWKS document.
+pub fn parse_jwks(value: serde_json::Value) -> Result<JwkSet, VerifyError> {
+    serde_json::from_value(value).map_err(|err| VerifyError::Invalid(format!("the JWKS document is malformed: {err}")))
+}

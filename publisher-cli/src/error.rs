@@ -1,0 +1,48 @@
+//! The CLI's error: every library error, mapped to an exit code.
+
+use oidc_core::{HttpError, IdentityError};
+
+use crate::exit::Outcome;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// No ambient identity.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// HTTP setup or transport.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The simulated services of `trustpub demo` failed.
+    #[error("the demo's simulated services failed: {0}")]
+    Testbed(String),
+    /// The command line is inconsistent in a way clap cannot see.
+    #[error("{0}")]
+    Usage(String),
+    /// Anything else.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CliError {
+    /// The exit code for this error.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            CliError::Identity(_) => Outcome::Identity,
+            CliError::Http(HttpError::InsecureUrl { .. }) | CliError::Usage(_) => Outcome::Usage,
+            CliError::Http(_) => Outcome::Identity,
+            CliError::Testbed(_) | CliError::Internal(_) => Outcome::Internal,
+        }
+    }
+
+    /// A short title for annotations.
+    pub fn title(&self) -> &'static str {
+        match self {
+            CliError::Identity(_) => "No OIDC identity",
+            CliError::Http(_) => "Network error",
+            CliError::Testbed(_) => "Demo failed",
+            CliError::Usage(_) => "Usage error",
+            CliError::Internal(_) => "Internal error",
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! `trustpub`: publish to PyPI and npm from CI with OpenID Connect trusted publishing.
+//!
+//! This binary only wires the libraries: it parses arguments, builds the context, runs one
+//! command and maps its result to a documented exit code. All output goes through
+//! [`output::Printer`].
+
+mod cli;
+mod commands;
+mod context;
+mod error;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::exit::Outcome;
+use crate::output::Printer;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are not errors; everything else clap rejects is usage.
+            let outcome = if err.use_stderr() { Outcome::Usage } else { Outcome::Success };
+            let _ = err.print();
+            return outcome.into();
+        }
+    };
+    init_logging(cli.global.verbose);
+    let printer = Printer::from_process(cli.global.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            printer.error("Internal error", &format!("cannot start the async runtime: {err}"));
+            return Outcome::Internal.into();
+        }
+    };
+    match runtime.block_on(run(&cli, &printer)) {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            printer.error(err.title(), &err.to_string());
+            err.outcome().into()
+        }
+    }
+}
+
+async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
+    match &cli.command {
+        Command::Demo(args) => commands::demo::run(args, printer).await,
+        Command::Token(args) => {
+            let context = process_context(cli)?;
+            commands::token::run(args, &context, printer).await
+        }
+    }
+}
+
+/// The context of a real run: the process environment.
+fn process_context(cli: &Cli) -> Result<Context, CliError> {
+    Ok(Context::new(Arc::new(oidc_core::ProcessEnv), cli.global.ca_file.clone())?)
+}
+
+/// Logs go to stderr. `-v` shows trustpub's info, `-vv` debug, `-vvv` trace (and debug for the
+/// libraries underneath). `TRUSTPUB_LOG` takes a full filter instead.
+fn init_logging(verbose: u8) {
+    let filter = std::env::var("TRUSTPUB_LOG").ok().filter(|f| !f.is_empty()).unwrap_or_else(|| {
+        let ours = match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        };
+        let deps = if verbose >= 3 { "debug" } else { "warn" };
+        format!("{deps},trustpub={ours},oidc_core={ours},pypi_exchange={ours},npm_exchange={ours},testbed={ours}")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(verbose >= 2)
+        .without_time()
+        .try_init();
+}

@@ -1,1 +1,1 @@
-//! End-to-end tests across crates live in `tests/`.
+//! Cross-crate end-to-end tests live in `tests/`: this crate has no code of its own.

@@ -54,6 +54,12 @@ pub trait Exchange: Send + Sync {
         token: &'a AmbientToken,
     ) -> BoxFuture<'a, Result<Credential, Self::Error>>;
 
+    /// Whether an exchange error is worth another try with a fresh ID token (a 5xx, a lost
+    /// connection). The default: never.
+    fn is_transient(_error: &Self::Error) -> bool {
+        false
+    }
+
     /// Revokes a credential when done. The default does nothing (npm tokens simply expire).
     fn revoke<'a>(&'a self, _credential: &'a Credential) -> BoxFuture<'a, Result<(), Self::Error>> {
         Box::pin(async { Ok(()) })
@@ -88,7 +94,14 @@ pub struct Obtained {
     pub provider: &'static str,
 }
 
+/// How many times [`obtain`] tries an exchange that fails transiently, each with a fresh token.
+pub const EXCHANGE_ATTEMPTS: u32 = 3;
+
 /// Runs the whole exchange: event policy → audience → fresh ID token → exchange → mask.
+///
+/// A transient exchange failure ([`Exchange::is_transient`]) is retried with a new ID token:
+/// registries refuse to see one token twice, so an HTTP-level retry of the same request could
+/// turn a lost response into a reuse error.
 pub async fn obtain<E: Exchange>(
     detector: &Detector,
     exchange: &E,

@@ -231,6 +231,20 @@ impl HttpClient {
         self.send_unchecked(what, url, build).await
     }
 
+    /// Sends once, without retries: for requests that must not be repeated as they are (a
+    /// token mint consumes its ID token). Same `https` check and return contract as
+    /// [`send`](Self::send).
+    pub async fn send_once<F>(&self, what: &str, url: &Url, build: F) -> Result<Response, HttpError>
+    where
+        F: Fn(&reqwest::Client) -> RequestBuilder,
+    {
+        Self::check_url(url)?;
+        retry_loop(&RetryPolicy::none(), what, url, || {
+            build(&self.inner).send()
+        })
+        .await
+    }
+
     /// Like [`send`](Self::send) without the `https` check: for link-local services that are
     /// plain `http` by design (the Google Cloud metadata server).
     pub async fn send_unchecked<F>(

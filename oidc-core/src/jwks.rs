@@ -103,5 +103,6 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
 
 /// Reads a JWKS document.
 pub fn parse_jwks(value: serde_json::Value) -> Result<JwkSet, VerifyError> {
-    serde_json::from_value(value).map_err(|err| VerifyError::Invalid(format!("the JWKS document is malformed: {err}")))
+    serde_json::from_value(value)
+        .map_err(|err| VerifyError::Invalid(format!("the JWKS document is malformed: {err}")))
 }

@@ -16,6 +16,7 @@ pub mod jwks;
 pub mod process;
 pub mod provider;
 pub mod secret;
+pub mod session;
 
 pub use claims::{Claims, ClaimsError};
 pub use env::{Environment, MapEnv, ProcessEnv};
@@ -23,3 +24,4 @@ pub use exchange::{Credential, Exchange, ObtainError, Obtained, obtain};
 pub use http::{HttpClient, HttpConfig, HttpError, RetryPolicy};
 pub use provider::{AmbientToken, Detector, IdentityError, ProviderContext, TokenRequest};
 pub use secret::{IdToken, Secret};
+pub use session::Session;

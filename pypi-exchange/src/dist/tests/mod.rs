@@ -1,0 +1,6 @@
+//! Tests that build real wheels and sdists in temporary directories.
+
+mod fixtures;
+mod read_tests;
+mod validate_tests;
+mod workflow_tests;

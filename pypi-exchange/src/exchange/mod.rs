@@ -1,0 +1,258 @@
+//! PyPI's trusted-publishing exchange: audience discovery, `mint-token`, `burn-token`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oidc_core::http::summarize_body;
+use oidc_core::process::BoxFuture;
+use oidc_core::{
+    AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, Secret, TokenRequest,
+};
+use serde::Deserialize;
+
+use crate::explain::{self, MintError};
+use crate::index::PackageIndex;
+
+/// Why the exchange with a package index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PypiExchangeError {
+    /// `/_/oidc/audience` answered 403.
+    #[error(
+        "audience retrieval failed: the repository at {host} has trusted publishing disabled (403). Use an API token (--password) for now, or ask the index's administrators"
+    )]
+    Disabled {
+        /// The index host.
+        host: String,
+    },
+    /// `/_/oidc/audience` answered 404.
+    #[error(
+        "audience retrieval failed: the repository at {host} does not indicate trusted publishing support (404 for /_/oidc/audience). Is --repository-url the upload URL (https://upload.pypi.org/legacy/, https://test.pypi.org/legacy/)? Indexes without trusted publishing need --user/--password"
+    )]
+    Unsupported {
+        /// The index host.
+        host: String,
+    },
+    /// The index answered something else.
+    #[error("{step} failed: {host} answered {status}: {body}")]
+    Unexpected {
+        /// `audience retrieval`, `token minting`.
+        step: &'static str,
+        /// The index host.
+        host: String,
+        /// HTTP status.
+        status: u16,
+        /// A safe summary of the body.
+        body: String,
+    },
+    /// The index refused the ID token: every reason, the claims it matched on, and hints.
+    #[error("{}", explain::render_rejection(.host, .status, .errors, .claims, .testpypi))]
+    Rejected {
+        /// The index host.
+        host: String,
+        /// HTTP status (422).
+        status: u16,
+        /// Each `{code, description}` the index gave.
+        errors: Vec<MintError>,
+        /// The claims of the refused token (non-secret).
+        claims: Box<Claims>,
+        /// Whether the index is TestPyPI (which needs its own publisher).
+        testpypi: bool,
+    },
+    /// Transport failure.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+}
+
+/// PyPI (or any Warehouse-compatible index) as an [`Exchange`].
+pub struct PypiExchange {
+    http: HttpClient,
+    index: PackageIndex,
+}
+
+#[derive(Deserialize)]
+struct AudienceResponse {
+    audience: String,
+}
+
+#[derive(Deserialize)]
+struct MintResponse {
+    token: Option<String>,
+    expires: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct MintFailure {
+    #[serde(default)]
+    errors: Vec<MintError>,
+}
+
+impl PypiExchange {
+    /// The exchange with `index` over `http`.
+    pub fn new(http: HttpClient, index: PackageIndex) -> Self {
+        Self { http, index }
+    }
+
+    /// The index.
+    pub fn index(&self) -> &PackageIndex {
+        &self.index
+    }
+
+    /// GET `/_/oidc/audience`.
+    pub async fn audience(&self) -> Result<String, PypiExchangeError> {
+        let url = self.index.endpoint("/_/oidc/audience");
+        let response = self
+            .http
+            .send("PyPI audience discovery", &url, |c| {
+                c.get(url.clone()).header("Accept", "application/json")
+            })
+            .await?;
+        let status = response.status().as_u16();
+        let (content_type, body) = read(response).await;
+        let host = self.index.host();
+        match status {
+            200 => serde_json::from_str::<AudienceResponse>(&body)
+                .map(|r| r.audience)
+                .map_err(|_| PypiExchangeError::Unexpected {
+                    step: "audience retrieval",
+                    host,
+                    status,
+                    body: summarize_body(content_type.as_deref(), &body),
+                }),
+            403 => Err(PypiExchangeError::Disabled { host }),
+            404 => Err(PypiExchangeError::Unsupported { host }),
+            _ => Err(PypiExchangeError::Unexpected {
+                step: "audience retrieval",
+                host,
+                status,
+                body: summarize_body(content_type.as_deref(), &body),
+            }),
+        }
+    }
+
+    /// POST `/_/oidc/mint-token` with a fresh ID token.
+    pub async fn mint(&self, ambient: &AmbientToken) -> Result<Credential, PypiExchangeError> {
+        let url = self.index.endpoint("/_/oidc/mint-token");
+        let payload = serde_json::json!({ "token": ambient.token.expose() }).to_string();
+        // Not retried: each ID token mints at most once (`jti`), so a retry after a lost
+        // response would be refused as a reuse. A failed mint is redone with a fresh token.
+        let response = self
+            .http
+            .send_once("PyPI token minting", &url, |c| {
+                c.post(url.clone())
+                    .header("Content-Type", "application/json")
+                    .header("Accept", "application/json")
+                    .body(payload.clone())
+            })
+            .await?;
+        let status = response.status().as_u16();
+        let (content_type, body) = read(response).await;
+        let host = self.index.host();
+        if status == 200 {
+            return match serde_json::from_str::<MintResponse>(&body) {
+                Ok(MintResponse {
+                    token: Some(token),
+                    expires,
+                }) if !token.is_empty() => Ok(Credential {
+                    secret: Secret::new(token),
+                    expires_at: Some(expires.and_then(|e| u64::try_from(e).ok()).map_or_else(
+                        || SystemTime::now() + Duration::from_secs(900),
+                        |e| UNIX_EPOCH + Duration::from_secs(e),
+                    )),
+                    scope: format!("uploads to {host} for the projects of this trusted publisher"),
+                }),
+                _ => Err(PypiExchangeError::Unexpected {
+                    step: "token minting",
+                    host,
+                    status,
+                    body: "the index gave an invalid response: no `token` in it".into(),
+                }),
+            };
+        }
+        match serde_json::from_str::<MintFailure>(&body) {
+            Ok(failure) if !failure.errors.is_empty() => Err(PypiExchangeError::Rejected {
+                host,
+                status,
+                errors: failure.errors,
+                claims: Box::new(ambient.claims.clone()),
+                testpypi: self.index.is_testpypi(),
+            }),
+            _ => Err(PypiExchangeError::Unexpected {
+                step: "token minting",
+                host,
+                status,
+                body: summarize_body(content_type.as_deref(), &body),
+            }),
+        }
+    }
+
+    /// POST `/_/oidc/burn-token`: revoke a minted token.
+    pub async fn burn(&self, credential: &Credential) -> Result<(), PypiExchangeError> {
+        let url = self.index.endpoint("/_/oidc/burn-token");
+        let payload = serde_json::json!({ "token": credential.secret.expose() }).to_string();
+        let response = self
+            .http
+            .send("PyPI token revocation", &url, |c| {
+                c.post(url.clone())
+                    .header("Content-Type", "application/json")
+                    .header("Accept", "application/json")
+                    .body(payload.clone())
+            })
+            .await?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let (content_type, body) = read(response).await;
+        Err(PypiExchangeError::Unexpected {
+            step: "token revocation",
+            host: self.index.host(),
+            status,
+            body: summarize_body(content_type.as_deref(), &body),
+        })
+    }
+}
+
+impl Exchange for PypiExchange {
+    type Error = PypiExchangeError;
+
+    fn registry(&self) -> String {
+        format!("PyPI ({})", self.index.host())
+    }
+
+    fn token_request(&self) -> BoxFuture<'_, Result<TokenRequest, PypiExchangeError>> {
+        Box::pin(async move { Ok(TokenRequest::new(self.audience().await?)) })
+    }
+
+    fn exchange<'a>(
+        &'a self,
+        token: &'a AmbientToken,
+    ) -> BoxFuture<'a, Result<Credential, PypiExchangeError>> {
+        Box::pin(self.mint(token))
+    }
+
+    fn is_transient(error: &PypiExchangeError) -> bool {
+        match error {
+            PypiExchangeError::Http(HttpError::Transport { .. }) => true,
+            PypiExchangeError::Unexpected { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    fn revoke<'a>(
+        &'a self,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<(), PypiExchangeError>> {
+        Box::pin(self.burn(credential))
+    }
+}
+
+async fn read(response: reqwest::Response) -> (Option<String>, String) {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (content_type, response.text().await.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests;

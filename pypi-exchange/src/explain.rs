@@ -1,0 +1,189 @@
+//! Explaining a refused mint: each error the index gave, the claims it matched on, and what to
+//! change, for the common causes (environment, renamed workflow, reusable workflow,
+//! `pull_request_target`, TestPyPI's separate publishers, GitHub Enterprise Server).
+
+use oidc_core::ci::workflow_filename;
+use oidc_core::claims::{Claims, IssuerKind};
+use serde::{Deserialize, Serialize};
+
+/// One `{code, description}` from a 422 `Token request failed` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct MintError {
+    /// `invalid-publisher`, `invalid-token`, …
+    pub code: String,
+    /// Warehouse's description.
+    pub description: String,
+}
+
+/// The claims PyPI's GitHub publisher matches on, in the order gh-action-pypi-publish shows them.
+pub const MATCHED_CLAIMS: [&str; 9] = [
+    "sub",
+    "repository",
+    "repository_owner",
+    "repository_owner_id",
+    "workflow_ref",
+    "job_workflow_ref",
+    "ref",
+    "environment",
+    "event_name",
+];
+
+/// Where PyPI documents trusted-publishing failures.
+pub const TROUBLESHOOTING: &str = "https://docs.pypi.org/trusted-publishers/troubleshooting/";
+
+/// The full explanation of a refused mint.
+pub fn render_rejection(
+    host: &str,
+    status: &u16,
+    errors: &[MintError],
+    claims: &Claims,
+    testpypi: &bool,
+) -> String {
+    let mut text = format!(
+        "Token request failed: {host} refused the ID token ({status}) for the following reasons:\n"
+    );
+    for error in errors {
+        text.push_str(&format!("  * `{}`: {}\n", error.code, error.description));
+    }
+    text.push_str("\nThe token's claims PyPI matched on (not secret; they must match the trusted publisher):\n");
+    for (name, value) in claims.display_subset(&MATCHED_CLAIMS) {
+        text.push_str(&format!("  {name:<20} {value}\n"));
+    }
+    let hints = hints(host, errors, claims, *testpypi);
+    if !hints.is_empty() {
+        text.push_str("\nWhat to check:\n");
+        for hint in hints {
+            text.push_str(&format!("  - {hint}\n"));
+        }
+    }
+    text.push_str(&format!("\nTroubleshooting: {TROUBLESHOOTING}"));
+    text
+}
+
+/// What to change, one sentence each, most specific first.
+pub fn hints(host: &str, errors: &[MintError], claims: &Claims, testpypi: bool) -> Vec<String> {
+    let github = &claims.github;
+    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+    let called_file = github
+        .job_workflow_ref
+        .as_deref()
+        .and_then(workflow_filename);
+    let mut hints = Vec::new();
+    let mut push = |hint: String| {
+        if !hints.contains(&hint) {
+            hints.push(hint);
+        }
+    };
+    if github.event_name.as_deref() == Some("pull_request_target") {
+        push("this run was triggered by `pull_request_target`, which PyPI refuses outright: publish from a tag push, a published release or workflow_dispatch".to_owned());
+    }
+    if let Some(reusable) = reusable_workflow(claims) {
+        push(reusable);
+    }
+    for error in errors {
+        let description = error.description.as_str();
+        match error.code.as_str() {
+            "invalid-payload" if description.contains("unknown trusted publishing issuer") => {
+                if claims.issuer_kind() == IssuerKind::GithubEnterprise {
+                    push(format!(
+                        "the token comes from GitHub Enterprise Server (issuer `{}`); PyPI accepts GitHub tokens only from github.com (`https://token.actions.githubusercontent.com`): publish from a github.com repository or use an API token",
+                        shown(&claims.iss)
+                    ));
+                } else {
+                    push(format!(
+                        "{host} does not know the issuer `{}`: PyPI accepts GitHub.com, GitLab.com, Google Cloud and ActiveState tokens",
+                        shown(&claims.iss)
+                    ));
+                }
+            }
+            "invalid-payload" => push(format!(
+                "{host} could not read the token request: the token may be damaged in transit (a proxy?) or the index speaks another protocol version"
+            )),
+            "not-enabled" => push(format!(
+                "trusted publishing for this provider is switched off on {host} by its administrators: use an API token until it is back"
+            )),
+            "invalid-token" => push(format!(
+                "{host} could not verify the token: it may have expired before it was sent, or the runner's clock is off (iat {}, nbf {}, exp {}); trustpub fetches a fresh token for every mint, so re-run the job, and check the runner's time sync",
+                claims.iat.map_or_else(|| "MISSING".into(), |v| v.to_string()),
+                claims.nbf.map_or_else(|| "MISSING".into(), |v| v.to_string()),
+                claims.exp.map_or_else(|| "MISSING".into(), |v| v.to_string()),
+            )),
+            "invalid-pending-publisher" => push(
+                "a pending publisher matched, but the project already exists: a pending publisher only creates a new project. Add a regular trusted publisher under the project's Settings → Publishing instead"
+                    .to_owned(),
+            ),
+            "invalid-reuse-token" => push(
+                "this ID token was already used to mint a token (each mints once): another step may have used it; re-run the job (trustpub fetches a fresh token for each mint)"
+                    .to_owned(),
+            ),
+            "invalid-publisher" => {
+                if description.contains("'environment'") {
+                    push(format!(
+                        "the trusted publisher on {host} names an environment, and this job's `environment` claim is {}: set `environment: <name>` on the publishing job exactly as registered (compared case-insensitively), or change the environment in the publisher",
+                        github.environment.as_deref().map_or_else(|| "absent".to_owned(), |e| format!("`{e}`"))
+                    ));
+                } else if description.contains("pull_request_target") {
+                    push("PyPI refuses tokens from `pull_request_target` runs: publish from a tag push, a release or workflow_dispatch".to_owned());
+                } else if description.contains("JWT issuer") {
+                    push(format!(
+                        "the publisher expects another issuer than this token's `{}`: GitHub Enterprise Server tokens do not work with PyPI's GitHub publishers",
+                        shown(&claims.iss)
+                    ));
+                } else if description.contains("job_workflow_ref") || description.contains("job extract workflow filename") {
+                    push(format!(
+                        "the workflow in `job_workflow_ref` ({}) is not the one registered: the publisher's workflow filename must be `{}` and live in `{}`",
+                        shown(&github.job_workflow_ref),
+                        called_file.unwrap_or("(unknown)"),
+                        shown(&github.repository),
+                    ));
+                } else if description.contains("Check failed for required claim") || description.contains("Missing claim") {
+                    push(format!(
+                        "a required claim does not match the publisher: was the repository renamed or transferred? PyPI checks `repository` ({}), `repository_owner` ({}) and `repository_owner_id` ({}); the owner id changes when a repository moves to another account",
+                        shown(&github.repository),
+                        shown(&github.repository_owner),
+                        shown(&github.repository_owner_id),
+                    ));
+                } else {
+                    push(format!(
+                        "no trusted publisher on {host} matches owner `{}`, repository `{}` (owner id {}) and workflow file `{}`: compare each with the publisher's fields. A renamed or moved workflow file, a renamed repository or a typo are the usual causes",
+                        shown(&github.repository_owner),
+                        github.repository.as_deref().and_then(|r| r.split_once('/')).map_or("(none)", |(_, name)| name),
+                        shown(&github.repository_owner_id),
+                        called_file.unwrap_or("(unknown)"),
+                    ));
+                }
+                if testpypi {
+                    push("TestPyPI is a separate index with separate accounts: the project on test.pypi.org needs its own trusted publisher".to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    hints
+}
+
+/// The reusable-workflow explanation, when `job_workflow_ref` names another workflow than
+/// `workflow_ref`.
+pub fn reusable_workflow(claims: &Claims) -> Option<String> {
+    let github = &claims.github;
+    let caller = github.workflow_ref.as_deref()?;
+    let called = github.job_workflow_ref.as_deref()?;
+    let path = |r: &str| r.split_once('@').map_or(r, |(p, _)| p).to_owned();
+    if path(caller) == path(called) {
+        return None;
+    }
+    let repo = |r: &str| r.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
+    let called_file = workflow_filename(called).unwrap_or("(unknown)");
+    if repo(caller) != repo(called) {
+        Some(format!(
+            "this job runs a reusable workflow from another repository ({}): PyPI matches the called workflow, and a cross-repository reusable workflow can never match a trusted publisher. Run the publish step in a workflow of {} itself",
+            repo(called),
+            repo(caller)
+        ))
+    } else {
+        Some(format!(
+            "this job runs a reusable workflow: PyPI matches the called workflow `{called_file}` (from job_workflow_ref), not the caller `{}`: register `{called_file}` as the publisher's workflow filename",
+            workflow_filename(caller).unwrap_or("(unknown)")
+        ))
+    }
+}

@@ -1,0 +1,143 @@
+//! The multipart form of one upload, its content streamed from disk.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use oidc_core::http::{error_chain, retry_after, summarize_body};
+use oidc_core::{HttpClient, Secret};
+use reqwest::multipart::{Form, Part};
+use url::Url;
+
+use super::{UploadError, UploadItem, UploadReporter};
+
+/// Read size of the content stream: large enough to keep the pipe full, small enough to keep
+/// memory flat whatever the file size.
+const CHUNK: usize = 256 * 1024;
+
+/// The text fields of the form, in the order they are sent.
+pub(crate) fn text_fields(item: &UploadItem) -> Vec<(&'static str, String)> {
+    let dist = &item.dist;
+    let mut fields = vec![
+        (":action", "file_upload".to_owned()),
+        ("protocol_version", "1".to_owned()),
+    ];
+    fields.extend(dist.metadata.form_fields());
+    fields.push(("filetype", dist.filetype().to_owned()));
+    fields.push(("pyversion", dist.pyversion().to_owned()));
+    fields.push(("sha256_digest", dist.sha256.clone()));
+    fields.push(("blake2_256_digest", dist.blake2_256.clone()));
+    if let Some(attestations) = &item.attestations {
+        fields.push(("attestations", attestations.clone()));
+    }
+    fields
+}
+
+/// Sends one upload attempt. `Ok` on 200.
+pub(crate) async fn send(
+    http: &HttpClient,
+    url: &Url,
+    item: &UploadItem,
+    username: &str,
+    password: &Secret,
+    reporter: &Arc<dyn UploadReporter>,
+) -> Result<(), UploadError> {
+    let dist = &item.dist;
+    let transport = |source| UploadError::Transport {
+        filename: dist.filename.clone(),
+        source,
+    };
+    HttpClient::check_url(url).map_err(transport)?;
+    let file = tokio::fs::File::open(&dist.path)
+        .await
+        .map_err(|err| UploadError::Open {
+            path: dist.path.display().to_string(),
+            reason: err.to_string(),
+        })?;
+    let filename = dist.filename.clone();
+    let progress = Arc::clone(reporter);
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, CHUNK).inspect(move |chunk| {
+        if let Ok(bytes) = chunk {
+            progress.progress(&filename, bytes.len() as u64);
+        }
+    });
+    let content = Part::stream_with_length(reqwest::Body::wrap_stream(stream), dist.size)
+        .file_name(dist.filename.clone())
+        .mime_str("application/octet-stream")
+        .map_err(|err| UploadError::Open {
+            path: dist.path.display().to_string(),
+            reason: err.to_string(),
+        })?;
+    let mut form = Form::new();
+    for (name, value) in text_fields(item) {
+        form = form.text(name, value);
+    }
+    form = form.part("content", content);
+    let response = http
+        .inner()
+        .post(url.clone())
+        .basic_auth(username, Some(password.expose()))
+        .header("Accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|err| {
+            transport(oidc_core::HttpError::Transport {
+                what: "upload".into(),
+                url: url.to_string(),
+                attempts: 1,
+                reason: error_chain(&err.without_url()),
+            })
+        })?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let wait = retry_after(&response);
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.text().await.unwrap_or_default();
+    Err(UploadError::Rejected {
+        filename: dist.filename.clone(),
+        status: status.as_u16(),
+        message: warehouse_message(status.as_u16(), content_type.as_deref(), &body),
+        retry_after: wait,
+    })
+}
+
+/// Warehouse puts its message in the status line; with `Accept: application/json` the body is
+/// `{"message": "...", "code": "<status line>", "title": "..."}`. Plain text starts with the
+/// status line. Anything else is summarized.
+pub(crate) fn warehouse_message(status: u16, content_type: Option<&str>, body: &str) -> String {
+    let strip_status = |line: &str| -> String {
+        let line = line.trim();
+        line.strip_prefix(&format!("{status} "))
+            .unwrap_or(line)
+            .to_owned()
+    };
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
+        if let Some(serde_json::Value::String(code)) = map.get("code")
+            && code.trim_start().starts_with(&status.to_string())
+        {
+            return strip_status(code);
+        }
+        if let Some(serde_json::Value::String(message)) = map.get("message") {
+            let lines: Vec<&str> = message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            if let Some(last) = lines.last() {
+                return (*last).to_owned();
+            }
+        }
+    }
+    if content_type.is_some_and(|ct| ct.starts_with("text/plain"))
+        && let Some(first) = body.lines().find(|l| !l.trim().is_empty())
+    {
+        return strip_status(first);
+    }
+    summarize_body(content_type, body)
+}

@@ -45,6 +45,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Fetch an ambient OIDC ID token and show its claims (for debugging a CI setup).
     Token(TokenArgs),
+    /// Publish to PyPI (or any index with the legacy upload API).
+    #[command(subcommand)]
+    Pypi(PypiCommand),
     /// Run the whole flow against a built-in simulation of GitHub, PyPI and npm: no CI, no
     /// network, nothing to set up.
     Demo(DemoArgs),
@@ -76,4 +79,69 @@ pub struct DemoArgs {
     /// Keep the simulated services running afterwards and print how to reach them.
     #[arg(long)]
     pub keep_running: bool,
+}
+
+/// `trustpub pypi …`.
+#[derive(Debug, Subcommand)]
+pub enum PypiCommand {
+    /// Upload wheels and sdists: trusted publishing by default, a token with --password.
+    Upload(PypiUploadArgs),
+}
+
+/// Parses a boolean the way gh-action-pypi-publish does: anything but `false` is true.
+fn action_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "false" | "0" | "no" | "off" => Ok(false),
+        "true" | "1" | "yes" | "on" | "" => Ok(true),
+        other => Err(format!("`{other}` is not a boolean: use true or false")),
+    }
+}
+
+/// `trustpub pypi upload`: the inputs of gh-action-pypi-publish, as flags.
+#[derive(Debug, Args)]
+pub struct PypiUploadArgs {
+    /// Distributions or directories to upload (default: --packages-dir).
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<std::path::PathBuf>,
+
+    /// The upload URL (https://test.pypi.org/legacy/ for TestPyPI).
+    #[arg(long, visible_alias = "repository_url", env = "TWINE_REPOSITORY_URL", default_value = pypi_exchange::index::PYPI_UPLOAD_URL)]
+    pub repository_url: String,
+
+    /// The directory holding the distributions.
+    #[arg(long, visible_alias = "packages_dir", default_value = "dist")]
+    pub packages_dir: std::path::PathBuf,
+
+    /// Username for token or password uploads (`__token__` for API tokens).
+    #[arg(long, env = "TWINE_USERNAME", default_value = "__token__")]
+    pub user: String,
+
+    /// Password or API token: turns trusted publishing off. Prefer trusted publishing.
+    #[arg(long, env = "TWINE_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// Check every distribution's metadata and description before uploading.
+    #[arg(long, visible_alias = "verify_metadata", value_parser = action_bool, num_args = 0..=1, default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub verify_metadata: bool,
+
+    /// Skip files the index already has with the same hash; fail on a same-named different file.
+    #[arg(long, visible_alias = "skip_existing", value_parser = action_bool, num_args = 0..=1, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub skip_existing: bool,
+
+    /// Print each file's SHA-256 in the results.
+    #[arg(long, visible_alias = "print_hash", value_parser = action_bool, num_args = 0..=1, default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub print_hash: bool,
+
+    /// Generate and upload PEP 740 attestations. Default: on with trusted publishing to PyPI or
+    /// TestPyPI, where existing `<dist>.publish.attestation` files are uploaded.
+    #[arg(long, value_parser = action_bool, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub attestations: Option<bool>,
+
+    /// Files in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
+    #[arg(long)]
+    pub allow_pull_request: bool,
 }

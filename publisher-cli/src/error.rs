@@ -13,6 +13,9 @@ pub enum CliError {
     /// HTTP setup or transport.
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// The registry refused the exchange (the message explains why and what to change).
+    #[error("{0}")]
+    Exchange(String),
     /// The simulated services of `trustpub demo` failed.
     #[error("the demo's simulated services failed: {0}")]
     Testbed(String),
@@ -28,7 +31,7 @@ impl CliError {
     /// The exit code for this error.
     pub fn outcome(&self) -> Outcome {
         match self {
-            CliError::Identity(_) => Outcome::Identity,
+            CliError::Identity(_) | CliError::Exchange(_) => Outcome::Identity,
             CliError::Http(HttpError::InsecureUrl { .. }) | CliError::Usage(_) => Outcome::Usage,
             CliError::Http(_) => Outcome::Identity,
             CliError::Testbed(_) | CliError::Internal(_) => Outcome::Internal,
@@ -39,6 +42,7 @@ impl CliError {
     pub fn title(&self) -> &'static str {
         match self {
             CliError::Identity(_) => "No OIDC identity",
+            CliError::Exchange(_) => "Trusted publishing exchange failure",
             CliError::Http(_) => "Network error",
             CliError::Testbed(_) => "Demo failed",
             CliError::Usage(_) => "Usage error",

@@ -10,6 +10,7 @@ mod context;
 mod error;
 mod exit;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, PypiCommand};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -28,17 +29,27 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version are not errors; everything else clap rejects is usage.
-            let outcome = if err.use_stderr() { Outcome::Usage } else { Outcome::Success };
+            let outcome = if err.use_stderr() {
+                Outcome::Usage
+            } else {
+                Outcome::Success
+            };
             let _ = err.print();
             return outcome.into();
         }
     };
     init_logging(cli.global.verbose);
     let printer = Printer::from_process(cli.global.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
-            printer.error("Internal error", &format!("cannot start the async runtime: {err}"));
+            printer.error(
+                "Internal error",
+                &format!("cannot start the async runtime: {err}"),
+            );
             return Outcome::Internal.into();
         }
     };
@@ -54,6 +65,10 @@ fn main() -> ExitCode {
 async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
     match &cli.command {
         Command::Demo(args) => commands::demo::run(args, printer).await,
+        Command::Pypi(PypiCommand::Upload(args)) => {
+            let context = process_context(cli)?;
+            commands::pypi::upload(args, &context, printer).await
+        }
         Command::Token(args) => {
             let context = process_context(cli)?;
             commands::token::run(args, &context, printer).await
@@ -63,7 +78,10 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
 
 /// The context of a real run: the process environment.
 fn process_context(cli: &Cli) -> Result<Context, CliError> {
-    Ok(Context::new(Arc::new(oidc_core::ProcessEnv), cli.global.ca_file.clone())?)
+    Ok(Context::new(
+        Arc::new(oidc_core::ProcessEnv),
+        cli.global.ca_file.clone(),
+    )?)
 }
 
 /// Logs go to stderr. `-v` shows trustpub's info, `-vv` debug, `-vvv` trace (and debug for the

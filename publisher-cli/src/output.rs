@@ -43,9 +43,9 @@ impl Printer {
         }
     }
 
-    /// Whether workflow commands are emitted.
-    pub fn on_github_actions(&self) -> bool {
-        self.github_actions
+    /// Whether `--quiet` is on.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     /// Whether stderr is an interactive terminal (progress bars).
@@ -87,7 +87,10 @@ impl Printer {
     pub fn warning(&self, title: &str, message: &str) {
         let _guard = self.lock.lock();
         if self.github_actions {
-            println!("{}", commands::annotation(Level::Warning, Some(title), None, message));
+            println!(
+                "{}",
+                commands::annotation(Level::Warning, Some(title), None, message)
+            );
         } else if self.color {
             eprintln!("\x1b[1;33mwarning\x1b[0m: {title}: {message}");
         } else {
@@ -99,7 +102,10 @@ impl Printer {
     pub fn error(&self, title: &str, message: &str) {
         let _guard = self.lock.lock();
         if self.github_actions {
-            println!("{}", commands::annotation(Level::Error, Some(title), None, message));
+            println!(
+                "{}",
+                commands::annotation(Level::Error, Some(title), None, message)
+            );
         }
         if self.color {
             eprintln!("\x1b[1;31merror\x1b[0m: {message}");
@@ -113,7 +119,10 @@ impl Printer {
         if let Some(path) = &self.step_summary
             && let Err(err) = append_step_summary(path, markdown)
         {
-            self.warning("Step summary", &format!("could not write {}: {err}", path.display()));
+            self.warning(
+                "Step summary",
+                &format!("could not write {}: {err}", path.display()),
+            );
         }
     }
 }

@@ -8,7 +8,9 @@ use std::process::Output;
 use testbed::{Testbed, TestbedConfig};
 
 pub async fn testbed() -> Testbed {
-    Testbed::start(TestbedConfig::default()).await.expect("testbed starts")
+    Testbed::start(TestbedConfig::default())
+        .await
+        .expect("testbed starts")
 }
 
 /// Runs `trustpub` with exactly `env` (plus PATH and HOME), in `cwd`. Async, so an in-process
@@ -47,10 +49,16 @@ pub fn assert_no_secret_leaks(output: &Output, also_secret: &[&str]) -> Vec<Stri
         for line in text.lines().filter(|l| !l.starts_with("::add-mask::")) {
             assert!(!line.contains("eyJ"), "a JWT leaked on {stream}: {line}");
             for secret in also_secret {
-                assert!(!line.contains(secret), "a secret leaked on {stream}: {line}");
+                assert!(
+                    !line.contains(secret),
+                    "a secret leaked on {stream}: {line}"
+                );
             }
             for secret in &masked {
-                assert!(!line.contains(secret.as_str()), "a masked secret leaked on {stream}: {line}");
+                assert!(
+                    !line.contains(secret.as_str()),
+                    "a masked secret leaked on {stream}: {line}"
+                );
             }
         }
     }

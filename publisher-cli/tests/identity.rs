@@ -8,13 +8,23 @@ use common::*;
 async fn token_claims_against_the_testbed() {
     let testbed = testbed().await;
     let dir = tempfile::tempdir().unwrap();
-    let output = trustpub(&["token", "--audience", "pypi", "--claims"], &testbed.github_env(), dir.path()).await;
+    let output = trustpub(
+        &["token", "--audience", "pypi", "--claims"],
+        &testbed.github_env(),
+        dir.path(),
+    )
+    .await;
     assert!(output.status.success(), "{}", stderr(&output));
     // Not on a real runner's stdout? The testbed env says GITHUB_ACTIONS=true, so the token is
     // masked first, then the claims follow as JSON.
     let out = stdout(&output);
     let json_start = out.find('{').unwrap();
-    assert!(out[..json_start].lines().all(|l| l.starts_with("::add-mask::")), "{out}");
+    assert!(
+        out[..json_start]
+            .lines()
+            .all(|l| l.starts_with("::add-mask::")),
+        "{out}"
+    );
     let claims: serde_json::Value = serde_json::from_str(&out[json_start..]).unwrap();
     assert_eq!(claims["aud"], "pypi");
     assert_eq!(claims["repository"], "octo-org/octo-repo");
@@ -34,14 +44,24 @@ async fn token_without_permission_exits_3_and_explains() {
     let output = trustpub(&["token", "--audience", "pypi"], &env, dir.path()).await;
     assert_eq!(output.status.code(), Some(3));
     let out = stdout(&output);
-    assert!(out.starts_with("::error title=No OIDC identity::GitHub Actions did not give this job an OIDC token"), "{out}");
+    assert!(
+        out.starts_with(
+            "::error title=No OIDC identity::GitHub Actions did not give this job an OIDC token"
+        ),
+        "{out}"
+    );
     assert!(stderr(&output).contains("id-token: write"));
 }
 
 #[tokio::test]
 async fn token_outside_ci_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    let output = trustpub(&["token", "--audience", "pypi"], &Default::default(), dir.path()).await;
+    let output = trustpub(
+        &["token", "--audience", "pypi"],
+        &Default::default(),
+        dir.path(),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(3));
     assert!(stderr(&output).contains("no ambient OIDC identity"));
 }
@@ -49,13 +69,21 @@ async fn token_outside_ci_exits_3() {
 #[tokio::test]
 async fn usage_errors_exit_2_and_help_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let output = trustpub(&["token", "--no-such-flag"], &Default::default(), dir.path()).await;
+    let output = trustpub(
+        &["token", "--no-such-flag"],
+        &Default::default(),
+        dir.path(),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(2));
     let output = trustpub(&["--help"], &Default::default(), dir.path()).await;
     assert_eq!(output.status.code(), Some(0));
     assert!(stdout(&output).contains("Exit codes:"));
     let output = trustpub(&["--version"], &Default::default(), dir.path()).await;
-    assert_eq!(stdout(&output).trim(), format!("trustpub {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("trustpub {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[tokio::test]
@@ -84,12 +112,30 @@ async fn no_secret_leaks_at_trace_level() {
         let output = trustpub(&args, &env, dir.path()).await;
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         let masked = assert_no_secret_leaks(&output, &[request_token]);
-        assert_eq!(masked.len(), 1, "{args:?}: the ID token is masked: {}", stdout(&output));
-        assert!(stderr(&output).contains("TRACE") || stderr(&output).contains("DEBUG"), "trace logging is on");
+        assert_eq!(
+            masked.len(),
+            1,
+            "{args:?}: the ID token is masked: {}",
+            stdout(&output)
+        );
+        assert!(
+            stderr(&output).contains("TRACE") || stderr(&output).contains("DEBUG"),
+            "trace logging is on"
+        );
     }
     // `--reveal` is the one way to see the token, and it is masked first.
-    let output = trustpub(&["token", "--audience", "pypi", "--reveal"], &env, dir.path()).await;
+    let output = trustpub(
+        &["token", "--audience", "pypi", "--reveal"],
+        &env,
+        dir.path(),
+    )
+    .await;
     let out = stdout(&output);
-    let masked = out.lines().next().unwrap().strip_prefix("::add-mask::").unwrap();
+    let masked = out
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("::add-mask::")
+        .unwrap();
     assert_eq!(out.lines().last().unwrap(), masked);
 }

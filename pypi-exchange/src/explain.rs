@@ -144,8 +144,14 @@ pub fn hints(host: &str, errors: &[MintError], claims: &Claims, testpypi: bool) 
                         shown(&github.repository_owner_id),
                     ));
                 } else {
+                    let environment = match github.environment.as_deref() {
+                        Some(env) => format!(
+                            "and environment `{env}` (a publisher with no environment accepts any; one with an environment must name `{env}`, case-insensitively)"
+                        ),
+                        None => "and no environment (this job has none, so a publisher that names an environment never matches: add `environment: <name>` to the job, or clear the publisher's environment)".to_owned(),
+                    };
                     push(format!(
-                        "no trusted publisher on {host} matches owner `{}`, repository `{}` (owner id {}) and workflow file `{}`: compare each with the publisher's fields. A renamed or moved workflow file, a renamed repository or a typo are the usual causes",
+                        "no trusted publisher on {host} matches owner `{}`, repository `{}` (owner id {}), workflow file `{}` {environment}. Compare each with the publisher's fields: a renamed or moved workflow file, a renamed repository or a typo are the usual causes",
                         shown(&github.repository_owner),
                         github.repository.as_deref().and_then(|r| r.split_once('/')).map_or("(none)", |(_, name)| name),
                         shown(&github.repository_owner_id),

@@ -4,6 +4,7 @@
 //! upload token (`mint-token`), read and validate every distribution, upload them through the
 //! legacy upload API, and burn the token when done.
 
+pub mod attestation;
 pub mod dist;
 pub mod exchange;
 pub mod explain;

@@ -12,7 +12,11 @@ use crate::exit::Outcome;
 use crate::output::Printer;
 
 /// Runs `trustpub token`.
-pub async fn run(args: &TokenArgs, context: &Context, printer: &Printer) -> Result<Outcome, CliError> {
+pub async fn run(
+    args: &TokenArgs,
+    context: &Context,
+    printer: &Printer,
+) -> Result<Outcome, CliError> {
     let mut request = TokenRequest::new(&args.audience);
     if let Some(variable) = &args.token_variable {
         request = request.with_token_variable(variable);
@@ -54,15 +58,28 @@ pub fn summary_lines(ambient: &AmbientToken) -> Vec<String> {
     push("issuer", claims.iss.clone());
     push("audience", claims.aud.as_ref().map(|a| a.display()));
     push("subject", claims.sub.clone());
-    push("repository", claims.github.repository.clone().or(claims.gitlab.project_path.clone()));
-    push("repository_owner_id", claims.github.repository_owner_id.clone());
+    push(
+        "repository",
+        claims
+            .github
+            .repository
+            .clone()
+            .or(claims.gitlab.project_path.clone()),
+    );
+    push(
+        "repository_owner_id",
+        claims.github.repository_owner_id.clone(),
+    );
     push("workflow_ref", claims.github.workflow_ref.clone());
     push("job_workflow_ref", claims.github.job_workflow_ref.clone());
     push("ci_config_ref_uri", claims.gitlab.ci_config_ref_uri.clone());
     push("ref", claims.github.r#ref.clone());
     push("environment", claims.github.environment.clone());
     push("event_name", claims.github.event_name.clone());
-    push("runner_environment", claims.github.runner_environment.clone());
+    push(
+        "runner_environment",
+        claims.github.runner_environment.clone(),
+    );
     push("expires", claims.exp.map(describe_expiry));
     lines
 }

@@ -8,7 +8,8 @@ impl CoreMetadata {
     /// `platform`, `supported_platform`, `license_file`, `import_name`, `import_namespace`
     /// singular). Multi-use fields are repeated keys, in file order.
     ///
-    /// The order is fixed: `metadata_version`, `name`, `version`, the other single-use fields,
+    /// The order is fixed: `metadata_version`, `name`, `version` (empty when absent, which
+    /// [`validate`](super::validate) reports), the other single-use fields,
     /// then the multi-use ones. Absent single-use fields are left out, except `requires_python`,
     /// which is always sent (empty when absent) because some indexes require the key.
     /// `keywords` is one comma-separated string and each `project_urls` value is

@@ -226,7 +226,7 @@ async fn reusable_and_cross_repository_workflows_are_explained() {
     .await;
     assert!(text.contains("this job runs a reusable workflow: PyPI matches the called workflow `publish-reusable.yml` (from job_workflow_ref), not the caller `release.yml`"), "{text}");
     assert!(
-        text.contains("and workflow file `publish-reusable.yml`"),
+        text.contains("workflow file `publish-reusable.yml` and environment `pypi`"),
         "{text}"
     );
 

@@ -1,0 +1,383 @@
+//! `trustpub pypi upload`: read, validate, authenticate, upload, report.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::{ObtainError, Secret, Session};
+use pypi_exchange::attestation;
+use pypi_exchange::dist::{
+    Collection, Distribution, Problem, Severity, ValidateOptions, collect, validate,
+};
+use pypi_exchange::upload::{
+    FileResult, FileStatus, StaticCredentials, UploadItem, UploadOptions, Uploader,
+};
+use pypi_exchange::{PackageIndex, PypiExchange, PypiExchangeError};
+
+use crate::cli::PypiUploadArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::exit::Outcome;
+use crate::output::Printer;
+use crate::progress::UploadProgress;
+
+/// How the upload authenticates.
+enum Auth {
+    /// OIDC trusted publishing.
+    Trusted,
+    /// A username and password (an API token with `__token__`).
+    Token { username: String, password: Secret },
+}
+
+/// Runs `trustpub pypi upload`.
+pub async fn upload(
+    args: &PypiUploadArgs,
+    context: &Context,
+    printer: &Printer,
+) -> Result<Outcome, CliError> {
+    let index = PackageIndex::parse(&args.repository_url)
+        .map_err(|err| CliError::Usage(err.to_string()))?;
+    let auth = resolve_auth(args, context, &index, printer)?;
+
+    // 1. Find, read and validate everything before any network traffic.
+    let Some(dists) = read_and_validate(args, printer).await? else {
+        return Ok(Outcome::InvalidArtifact);
+    };
+    let (collection, dists) = dists;
+    let attest = decide_attestations(args, &auth, &index, printer)?;
+    let mut items = Vec::new();
+    let mut attestation_problems = 0;
+    for dist in dists {
+        let paths = collection
+            .attestations
+            .get(&dist.filename)
+            .cloned()
+            .unwrap_or_default();
+        let attestations = if attest && !paths.is_empty() {
+            match attestation::load_existing(&dist, &paths) {
+                Ok(json) => Some(json),
+                Err(err) => {
+                    printer.error("Invalid attestation", &err.to_string());
+                    attestation_problems += 1;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        items.push(UploadItem { dist, attestations });
+    }
+    if attestation_problems > 0 {
+        return Ok(Outcome::InvalidArtifact);
+    }
+
+    // 2. Credentials and upload.
+    let options = UploadOptions {
+        skip_existing: args.skip_existing,
+        concurrency: usize::from(args.concurrency),
+        ..UploadOptions::default()
+    };
+    let uploader = Uploader::new(context.http.clone(), index.clone(), options);
+    let progress = Arc::new(UploadProgress::new(printer));
+    printer.info(&format!(
+        "Uploading {} file(s) to {}",
+        items.len(),
+        index.upload_url()
+    ));
+    let results = match auth {
+        Auth::Token { username, password } => {
+            printer.mask(password.expose());
+            let credentials = StaticCredentials { username, password };
+            uploader
+                .upload_all(items, &credentials, progress.clone())
+                .await
+        }
+        Auth::Trusted => {
+            let detector = context.detector();
+            let exchange = PypiExchange::new(context.http.clone(), index.clone());
+            let github = GithubContext::from_env(context.env.as_ref());
+            let policy = EventPolicy {
+                allow_pull_request: args.allow_pull_request,
+            };
+            let session = Session::new(
+                &detector,
+                &exchange,
+                policy,
+                github.and_then(|g| g.event_name),
+                printer as &dyn MaskSink,
+            );
+            // Mint before the first file so a refused exchange stops everything cleanly.
+            if let Err(err) = session.credential().await {
+                return Err(exchange_error(err));
+            }
+            printer.status(
+                "Minted",
+                &format!(
+                    "a short-lived upload token from {} (trusted publishing)",
+                    index.host()
+                ),
+            );
+            let results = uploader.upload_all(items, &session, progress.clone()).await;
+            for failure in session.finish().await {
+                printer.warning(
+                    "Token revocation failed",
+                    &format!(
+                        "{} ({}); it expires by itself within 15 minutes",
+                        failure.error, failure.scope
+                    ),
+                );
+            }
+            results
+        }
+    };
+    progress.clear();
+    Ok(report(&results, args.print_hash, printer))
+}
+
+fn resolve_auth(
+    args: &PypiUploadArgs,
+    context: &Context,
+    index: &PackageIndex,
+    printer: &Printer,
+) -> Result<Auth, CliError> {
+    let password = args
+        .password
+        .clone()
+        .filter(|p| !p.is_empty())
+        .or_else(|| context.env.non_empty("PYPI_TOKEN"));
+    let Some(password) = password else {
+        if args.user != "__token__" {
+            return Err(CliError::Usage(format!(
+                "--user {} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password",
+                args.user
+            )));
+        }
+        return Ok(Auth::Trusted);
+    };
+    if index.is_pypi_or_testpypi() && args.user != "__token__" {
+        return Err(CliError::Usage(
+            "password-based uploads are disabled on PyPI: use trusted publishing (no --password) or an API token with --user __token__".into(),
+        ));
+    }
+    if index.is_pypi_or_testpypi() && !password.starts_with("pypi-") {
+        printer.warning(
+            "Potentially invalid token",
+            "the password does not start with `pypi-`, as PyPI API tokens do: check that it is the token itself",
+        );
+    }
+    let mut advice = "an explicit password or token was given, so trusted publishing is off. Trusted publishing needs no stored secret: add a trusted publisher for this workflow and drop the token".to_owned();
+    if let (Some(github), Some(_)) = (
+        GithubContext::from_env(context.env.as_ref()),
+        index.website(),
+    ) {
+        if let (Some(repository), Some(workflow)) =
+            (github.repository.as_deref(), github.workflow_filename())
+        {
+            let (owner, name) = repository.split_once('/').unwrap_or((repository, ""));
+            if let Some(link) =
+                index.publisher_settings_link("<project>", owner, name, workflow, None)
+            {
+                advice.push_str(&format!(" ({link})"));
+            }
+        }
+    }
+    printer.warning("Upgrade to Trusted Publishing", &advice);
+    Ok(Auth::Token {
+        username: args.user.clone(),
+        password: Secret::new(password),
+    })
+}
+
+/// Attestations: on by default with trusted publishing to PyPI/TestPyPI; explicitly asked
+/// for, they need trusted publishing (PyPI refuses them otherwise).
+fn decide_attestations(
+    args: &PypiUploadArgs,
+    auth: &Auth,
+    index: &PackageIndex,
+    printer: &Printer,
+) -> Result<bool, CliError> {
+    let trusted = matches!(auth, Auth::Trusted);
+    match args.attestations {
+        Some(true) if !trusted => Err(CliError::Usage(
+            "--attestations needs trusted publishing: PyPI accepts attestations only from a trusted publisher's upload (drop --password, or pass --attestations false)".into(),
+        )),
+        Some(value) => Ok(value),
+        None if trusted && index.is_pypi_or_testpypi() => Ok(true),
+        None => {
+            if trusted {
+                printer.info(&format!(
+                    "Attestations are off by default for {} (not PyPI or TestPyPI); pass --attestations true if this index verifies PEP 740",
+                    index.host()
+                ));
+            }
+            Ok(false)
+        }
+    }
+}
+
+type Dists = (Collection, Vec<Distribution>);
+
+async fn read_and_validate(
+    args: &PypiUploadArgs,
+    printer: &Printer,
+) -> Result<Option<Dists>, CliError> {
+    let paths: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![args.packages_dir.clone()]
+    } else {
+        args.paths.clone()
+    };
+    let collection = match tokio::task::spawn_blocking(move || collect(&paths)).await {
+        Ok(Ok(collection)) => collection,
+        Ok(Err(err)) => {
+            printer.error("Missing distributions", &err.to_string());
+            return Ok(None);
+        }
+        Err(err) => {
+            return Err(CliError::Internal(format!(
+                "reading the distributions panicked: {err}"
+            )));
+        }
+    };
+    for ignored in &collection.ignored {
+        printer.info(&format!("Ignoring {ignored}"));
+    }
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let reads: Vec<Result<Distribution, Problem>> =
+        futures_util::stream::iter(collection.dists.clone())
+            .map(|path| async move {
+                match tokio::task::spawn_blocking(move || Distribution::read(&path)).await {
+                    Ok(Ok(dist)) => Ok(dist),
+                    Ok(Err(err)) => Err(Problem::from_read_error(&err)),
+                    Err(err) => Err(Problem::error(
+                        "?",
+                        None,
+                        format!("reading panicked: {err}"),
+                    )),
+                }
+            })
+            .buffered(workers)
+            .collect()
+            .await;
+    let mut problems = Vec::new();
+    let mut dists = Vec::new();
+    for read in reads {
+        match read {
+            Ok(dist) => dists.push(dist),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    problems.extend(validate(
+        &dists,
+        &ValidateOptions {
+            verify_metadata: args.verify_metadata,
+            ..ValidateOptions::default()
+        },
+    ));
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    for problem in &problems {
+        match problem.severity {
+            Severity::Error => printer.error("Invalid distribution", &problem.to_string()),
+            Severity::Warning => printer.warning("Distribution check", &problem.to_string()),
+            Severity::Note => printer.info(&format!("note: {problem}")),
+        }
+    }
+    if errors > 0 {
+        printer.error(
+            "Nothing uploaded",
+            &format!("{errors} problem(s) in the distributions: nothing was uploaded. Fix them and run again"),
+        );
+        return Ok(None);
+    }
+    for dist in &dists {
+        printer.status(
+            "Checked",
+            &format!("{} ({})", dist.filename, human_size(dist.size)),
+        );
+    }
+    Ok(Some((collection, dists)))
+}
+
+fn exchange_error(err: ObtainError<PypiExchangeError>) -> CliError {
+    CliError::Exchange(err.to_string())
+}
+
+fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcome {
+    let mut table = String::from(
+        "## trustpub: PyPI upload\n\n| File | Size | Result | SHA-256 |\n|---|---|---|---|\n",
+    );
+    let (mut done, mut failed) = (0, 0);
+    for result in results {
+        let hash = if print_hash {
+            format!("  sha256:{}", result.sha256)
+        } else {
+            String::new()
+        };
+        let status = match &result.outcome {
+            Ok(FileStatus::Uploaded) => {
+                printer.status(
+                    "Uploaded",
+                    &format!("{} ({}){hash}", result.filename, human_size(result.size)),
+                );
+                "uploaded"
+            }
+            Ok(FileStatus::AlreadyPresent) => {
+                printer.status(
+                    "Present",
+                    &format!(
+                        "{} (the index already has this exact file){hash}",
+                        result.filename
+                    ),
+                );
+                "already present"
+            }
+            Ok(FileStatus::Skipped) => {
+                printer.status(
+                    "Skipped",
+                    &format!("{} (exists with the same hash){hash}", result.filename),
+                );
+                "skipped (exists)"
+            }
+            Err(err) => {
+                printer.error("Upload failed", &err.to_string());
+                "**failed**"
+            }
+        };
+        if result.outcome.is_ok() {
+            done += 1
+        } else {
+            failed += 1
+        }
+        table.push_str(&format!(
+            "| `{}` | {} | {status} | `{}` |\n",
+            result.filename,
+            human_size(result.size),
+            result.sha256
+        ));
+    }
+    printer.summary(&table);
+    printer.info(&format!(
+        "{done} file(s) published or already present, {failed} failed"
+    ));
+    match (failed, done) {
+        (0, _) => Outcome::Success,
+        (_, 0) => Outcome::UploadFailed,
+        _ => Outcome::Partial,
+    }
+}
+
+/// `1.5 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,15 @@
+//! npm trusted publishing for trustpub.
+//!
+//! The flow: read each tarball `npm pack` produced ([`package::PackageTarball`]), check it as
+//! the npm CLI would and build its publish document ([`package::PublishDocument`]), trade an
+//! ambient ID token for a package-scoped publish token ([`exchange::NpmExchange`]), and PUT the
+//! document ([`publish::Publisher`]).
+
+pub mod exchange;
+pub mod package;
+pub mod publish;
+pub mod registry;
+
+pub use exchange::{NpmExchange, NpmExchangeError};
+pub use publish::{PublishError, PublishStatus, Publisher};
+pub use registry::NpmRegistry;

@@ -31,7 +31,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("repository: {:?}", ambient.claims.github.repository);
     println!("workflow:   {:?}", ambient.claims.github.job_workflow_ref);
     println!("environment: {:?}", ambient.claims.github.environment);
-    for (name, value) in ambient.claims.display_subset(&["sub", "ref", "event_name", "jti"]) {
+    for (name, value) in ambient
+        .claims
+        .display_subset(&["sub", "ref", "event_name", "jti"])
+    {
         println!("{name:<11} {value}");
     }
     testbed.shutdown().await;

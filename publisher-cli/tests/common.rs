@@ -64,3 +64,32 @@ pub fn assert_no_secret_leaks(output: &Output, also_secret: &[&str]) -> Vec<Stri
     }
     masked
 }
+
+/// Writes a minimal valid wheel `<name>-<version>-py3-none-any.whl` into `dir`.
+pub fn write_wheel(dir: &Path, name: &str, version: &str) -> std::path::PathBuf {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).unwrap();
+    let module = name.replace('-', "_");
+    let path = dir.join(format!("{module}-{version}-py3-none-any.whl"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let dist_info = format!("{module}-{version}.dist-info");
+    for (member, contents) in [
+        (format!("{module}/__init__.py"), "VALUE = 1\n".to_owned()),
+        (
+            format!("{dist_info}/METADATA"),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+        ),
+        (
+            format!("{dist_info}/WHEEL"),
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+                .to_owned(),
+        ),
+        (format!("{dist_info}/RECORD"), String::new()),
+    ] {
+        zip.start_file(member, options).unwrap();
+        zip.write_all(contents.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    path
+}

@@ -139,3 +139,90 @@ async fn no_secret_leaks_at_trace_level() {
         .unwrap();
     assert_eq!(out.lines().last().unwrap(), masked);
 }
+
+/// The PyPI paths at trace level: trusted publishing (ID token and minted token), a refused
+/// mint, and a token upload (`--password`): nothing secret outside `::add-mask::`.
+#[tokio::test]
+async fn no_secret_leaks_in_pypi_uploads_at_trace_level() {
+    let testbed = testbed().await;
+    let identity = testbed.identity();
+    let (owner, repo) = identity.repository.split_once('/').unwrap();
+    testbed.add_pypi_publisher(
+        "leak-check",
+        testbed::PypiPublisher::new(
+            owner,
+            repo,
+            identity.repository_owner_id,
+            &identity.workflow_file,
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_wheel(&dir.path().join("dist"), "leak-check", "1.0");
+    let env = testbed.github_env();
+    let request_token = env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"].clone();
+    let url = testbed.pypi_upload_url().to_string();
+
+    let output = trustpub(
+        &["-vvv", "pypi", "upload", "--repository-url", &url],
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let masked = assert_no_secret_leaks(&output, &[&request_token]);
+    assert_eq!(
+        masked.len(),
+        2,
+        "ID token and minted token: {}",
+        stdout(&output)
+    );
+    assert!(masked[1].starts_with("pypi-"), "the minted token is masked");
+
+    // A refused mint: the explanation shows claims, never the token.
+    testbed.set_identity(testbed::GithubIdentity {
+        workflow_file: "renamed.yml".into(),
+        ..identity.clone()
+    });
+    let output = trustpub(
+        &["-vvv", "pypi", "upload", "--repository-url", &url],
+        &testbed.github_env(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("invalid-publisher"),
+        "{}",
+        stderr(&output)
+    );
+    assert_no_secret_leaks(&output, &[&request_token]);
+
+    // A token upload: the password is masked and never shown.
+    let output = trustpub(
+        &[
+            "-vvv",
+            "pypi",
+            "upload",
+            "--repository-url",
+            &url,
+            "--password",
+            "pypi-not-a-real-token-secretvalue",
+        ],
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "the index refuses the made-up token: {}",
+        stderr(&output)
+    );
+    let masked = assert_no_secret_leaks(&output, &["secretvalue", &request_token]);
+    assert_eq!(masked, ["pypi-not-a-real-token-secretvalue"]);
+    assert!(
+        stdout(&output).contains("::warning title=Upgrade to Trusted Publishing::"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use oidc_core::jwks::{VerifyOptions, parse_jwks, verify};
 use oidc_core::process::TokioRunner;
 use oidc_core::provider::IdentityError;
-use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, RetryPolicy, TokenRequest};
+use oidc_core::{
+    Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, RetryPolicy, TokenRequest,
+};
 use testbed::{IssuerFault, Testbed, TestbedConfig};
 
 fn detector(testbed: &Testbed) -> Detector {
@@ -29,14 +31,29 @@ fn detector(testbed: &Testbed) -> Detector {
 #[tokio::test]
 async fn tokens_from_the_testbed_decode_and_verify() {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
-    let ambient = detector(&testbed).detect(&TokenRequest::new("pypi")).await.unwrap();
+    let ambient = detector(&testbed)
+        .detect(&TokenRequest::new("pypi"))
+        .await
+        .unwrap();
     let github = &ambient.claims.github;
     let identity = testbed.identity();
-    assert_eq!(github.repository.as_deref(), Some(identity.repository.as_str()));
-    assert_eq!(github.repository_owner_id, Some(identity.repository_owner_id.to_string()));
+    assert_eq!(
+        github.repository.as_deref(),
+        Some(identity.repository.as_str())
+    );
+    assert_eq!(
+        github.repository_owner_id,
+        Some(identity.repository_owner_id.to_string())
+    );
     assert_eq!(
         github.job_workflow_ref.as_deref(),
-        Some(format!("{}/.github/workflows/{}@{}", identity.repository, identity.workflow_file, identity.git_ref).as_str())
+        Some(
+            format!(
+                "{}/.github/workflows/{}@{}",
+                identity.repository, identity.workflow_file, identity.git_ref
+            )
+            .as_str()
+        )
     );
     let jwks = parse_jwks(testbed.jwks()).unwrap();
     let options = VerifyOptions {
@@ -52,12 +69,22 @@ async fn tokens_from_the_testbed_decode_and_verify() {
         audience: "testpypi".into(),
         ..options.clone()
     };
-    assert!(verify(&ambient.token, &jwks, &wrong_aud).unwrap_err().to_string().contains("`aud`"));
+    assert!(
+        verify(&ambient.token, &jwks, &wrong_aud)
+            .unwrap_err()
+            .to_string()
+            .contains("`aud`")
+    );
     let wrong_iss = VerifyOptions {
         issuer: "https://ghes.example.com/_services/token".into(),
         ..options
     };
-    assert!(verify(&ambient.token, &jwks, &wrong_iss).unwrap_err().to_string().contains("`iss`"));
+    assert!(
+        verify(&ambient.token, &jwks, &wrong_iss)
+            .unwrap_err()
+            .to_string()
+            .contains("`iss`")
+    );
 }
 
 #[tokio::test]
@@ -83,13 +110,22 @@ async fn issuer_faults_reach_the_user_as_clear_errors() {
     detector.detect(&request).await.unwrap();
     assert_eq!(faults.pending_failures(), 0);
 
-    faults.set(IssuerFault::WrongAudience("https://github.com/octo-org".into()));
+    faults.set(IssuerFault::WrongAudience(
+        "https://github.com/octo-org".into(),
+    ));
     let err = detector.detect(&request).await.unwrap_err();
-    assert!(matches!(err, IdentityError::AudienceMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, IdentityError::AudienceMismatch { .. }),
+        "{err}"
+    );
 
     faults.set(IssuerFault::Unauthorized);
     let err = detector.detect(&request).await.unwrap_err();
-    assert!(err.to_string().starts_with("GitHub's OIDC token endpoint answered 401"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("GitHub's OIDC token endpoint answered 401"),
+        "{err}"
+    );
 
     faults.set(IssuerFault::HtmlPage { status: 200 });
     let err = detector.detect(&request).await.unwrap_err();

@@ -46,6 +46,25 @@ pub async fn upload(
     };
     let (collection, dists) = dists;
     let attest = decide_attestations(args, &auth, &index, printer)?;
+    if attest {
+        let unattested: Vec<&str> = dists
+            .iter()
+            .filter(|d| !collection.attestations.contains_key(&d.filename))
+            .map(|d| d.filename.as_str())
+            .collect();
+        if !unattested.is_empty() {
+            let message = format!(
+                "this build of trustpub does not sign yet, so it cannot generate PEP 740 attestations for {}; it uploads existing `<dist>.publish.attestation` files only",
+                unattested.join(", ")
+            );
+            if args.attestations == Some(true) {
+                return Err(CliError::Usage(format!(
+                    "{message}. Provide the attestation files, or pass --attestations false"
+                )));
+            }
+            printer.warning("Attestations not generated", &message);
+        }
+    }
     let mut items = Vec::new();
     let mut attestation_problems = 0;
     for dist in dists {

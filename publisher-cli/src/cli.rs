@@ -48,6 +48,9 @@ pub enum Command {
     /// Publish to PyPI (or any index with the legacy upload API).
     #[command(subcommand)]
     Pypi(PypiCommand),
+    /// Publish to npm (or any registry with npm's publish API).
+    #[command(subcommand)]
+    Npm(NpmCommand),
     /// Run the whole flow against a built-in simulation of GitHub, PyPI and npm: no CI, no
     /// network, nothing to set up.
     Demo(DemoArgs),
@@ -140,6 +143,60 @@ pub struct PypiUploadArgs {
     /// Files in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+
+    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
+    #[arg(long)]
+    pub allow_pull_request: bool,
+}
+
+/// `trustpub npm …`.
+#[derive(Debug, Subcommand)]
+pub enum NpmCommand {
+    /// Publish `npm pack` tarballs: one OIDC exchange and one PUT per package.
+    Publish(NpmPublishArgs),
+}
+
+/// `--access`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessArg {
+    /// Anyone can install it.
+    Public,
+    /// Only the scope's members (scoped packages only).
+    Restricted,
+}
+
+/// `trustpub npm publish`.
+#[derive(Debug, Args)]
+pub struct NpmPublishArgs {
+    /// Tarballs made by `npm pack`, or directories holding them (default: the current directory).
+    #[arg(value_name = "TARBALLS|DIR")]
+    pub paths: Vec<std::path::PathBuf>,
+
+    /// The registry.
+    #[arg(long, env = "NPM_CONFIG_REGISTRY", default_value = npm_exchange::registry::NPMJS_REGISTRY)]
+    pub registry: String,
+
+    /// The dist-tag (default `latest`, or `publishConfig.tag`).
+    #[arg(long)]
+    pub tag: Option<String>,
+
+    /// Package access (default: `publishConfig.access`, else the registry's default).
+    #[arg(long, value_enum)]
+    pub access: Option<AccessArg>,
+
+    /// Attach a Sigstore provenance statement. Not available in this build: it is refused
+    /// rather than pretended.
+    #[arg(long, overrides_with = "no_provenance")]
+    pub provenance: bool,
+
+    /// Publish without provenance.
+    #[arg(long)]
+    pub no_provenance: bool,
+
+    /// A registry token instead of trusted publishing (for registries without OIDC). Prefer
+    /// trusted publishing.
+    #[arg(long, env = "NODE_AUTH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 
     /// Allow minting from a `pull_request` run (never from `pull_request_target`).
     #[arg(long)]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, PypiCommand};
+use crate::cli::{Cli, Command, NpmCommand, PypiCommand};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -68,6 +68,10 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
         Command::Pypi(PypiCommand::Upload(args)) => {
             let context = process_context(cli)?;
             commands::pypi::upload(args, &context, printer).await
+        }
+        Command::Npm(NpmCommand::Publish(args)) => {
+            let context = process_context(cli)?;
+            commands::npm::publish(args, &context, printer).await
         }
         Command::Token(args) => {
             let context = process_context(cli)?;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use oidc_core::jwks::{self, VerifyOptions};
 use oidc_core::{Environment, MapEnv, TokenRequest};
-use testbed::{GithubIdentity, PypiPublisher, Testbed, TestbedConfig};
+use testbed::{GithubIdentity, NpmPublisher, PypiPublisher, Testbed, TestbedConfig};
 
-use crate::cli::{DemoArgs, PypiUploadArgs};
+use crate::cli::{DemoArgs, NpmPublishArgs, PypiUploadArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -17,7 +17,7 @@ use crate::output::Printer;
 /// Runs `trustpub demo`.
 pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError> {
     printer.info(
-        "Starting the testbed: a simulated GitHub Actions OIDC issuer, PyPI and npm on 127.0.0.1 …",
+        "Starting the testbed: a simulated GitHub Actions OIDC issuer, PyPI and npm registry on 127.0.0.1 …",
     );
     let testbed = Testbed::start(TestbedConfig::default())
         .await
@@ -28,9 +28,10 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
         .split_once('/')
         .unwrap_or((&identity.repository, ""));
     printer.info(&format!(
-        "  issuer  {}\n  pypi    {}\n  job     {} · workflow {} · ref {} · event {}",
+        "  issuer  {}\n  pypi    {}\n  npm     {}\n  job     {} · workflow {} · ref {} · event {}",
         testbed.issuer_url(),
         testbed.pypi_upload_url(),
+        testbed.npm_registry_url(),
         identity.repository,
         identity.workflow_file,
         identity.git_ref,
@@ -109,7 +110,46 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
         return Ok(again);
     }
 
-    printer.info("\n3. Explain: a job in workflow `publish.yml`, whose publisher requires environment `release`; the job has no environment");
+    printer.info(&format!(
+        "\n3. npm: a trusted publisher for `{}` (repository {}, workflow {}), then `trustpub npm publish`",
+        samples::NPM_PACKAGE, identity.repository, identity.workflow_file
+    ));
+    testbed.add_npm_publisher(
+        samples::NPM_PACKAGE,
+        NpmPublisher::github(&identity.repository, &identity.workflow_file),
+    );
+    let tarball =
+        samples::write_npm_tarball(&workdir.path().join("npm"), &identity.repository, "1.0.0")
+            .map_err(|err| CliError::Internal(format!("cannot write the sample tarball: {err}")))?;
+    let npm = NpmPublishArgs {
+        paths: vec![tarball],
+        registry: testbed.npm_registry_url().to_string(),
+        tag: None,
+        access: None,
+        provenance: false,
+        no_provenance: false,
+        token: None,
+        allow_pull_request: false,
+    };
+    let outcome = super::npm::publish(&npm, &context, printer).await?;
+    if outcome != Outcome::Success {
+        return Ok(outcome);
+    }
+    printer.status(
+        "Registry",
+        &format!(
+            "{} now has version(s) {}",
+            samples::NPM_PACKAGE,
+            testbed
+                .npm_versions(samples::NPM_PACKAGE)
+                .iter()
+                .map(|v| v.version.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+
+    printer.info("\n4. Explain: a job in workflow `publish.yml`, whose publisher requires environment `release`; the job has no environment");
     testbed.set_identity(GithubIdentity {
         workflow_file: "publish.yml".into(),
         ..identity.clone()

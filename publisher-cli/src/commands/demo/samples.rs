@@ -72,3 +72,46 @@ pub fn write_python_dists(
     tar.into_inner()?.finish()?;
     Ok(vec![wheel_path, sdist_path])
 }
+
+/// The demo's npm package.
+pub const NPM_PACKAGE: &str = "@trustpub/demo";
+
+/// Writes `trustpub-demo-<version>.tgz` as `npm pack` lays it out (`package/…`).
+pub fn write_npm_tarball(dir: &Path, repository: &str, version: &str) -> std::io::Result<PathBuf> {
+    fs_err::create_dir_all(dir)?;
+    let path = dir.join(format!("trustpub-demo-{version}.tgz"));
+    let manifest = serde_json::json!({
+        "name": NPM_PACKAGE,
+        "version": version,
+        "description": "A package published by `trustpub demo`",
+        "main": "index.js",
+        "license": "MIT",
+        "repository": {"type": "git", "url": format!("git+https://github.com/{repository}.git")},
+        "publishConfig": {"access": "public"}
+    });
+    let manifest = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
+    let mut tar = tar::Builder::new(GzEncoder::new(
+        fs_err::File::create(&path)?,
+        Compression::default(),
+    ));
+    for (name, contents) in [
+        ("package/package.json", manifest.as_str()),
+        (
+            "package/index.js",
+            "module.exports = 'published with trusted publishing';\n",
+        ),
+        (
+            "package/README.md",
+            "# @trustpub/demo\n\nPublished with OIDC trusted publishing: no NPM_TOKEN.\n",
+        ),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(499_162_500);
+        header.set_cksum();
+        tar.append_data(&mut header, name, contents.as_bytes())?;
+    }
+    tar.into_inner()?.finish()?;
+    Ok(path)
+}

@@ -20,8 +20,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A simulated GitHub Actions job and a PyPI with a trusted publisher for `example-pkg`.
     let testbed = Testbed::start(TestbedConfig::default()).await?;
     let job = testbed.identity();
-    let (owner, repo) = job.repository.split_once('/').ok_or("repository is owner/name")?;
-    testbed.add_pypi_publisher("example-pkg", PypiPublisher::new(owner, repo, job.repository_owner_id, &job.workflow_file));
+    let (owner, repo) = job
+        .repository
+        .split_once('/')
+        .ok_or("repository is owner/name")?;
+    testbed.add_pypi_publisher(
+        "example-pkg",
+        PypiPublisher::new(owner, repo, job.repository_owner_id, &job.workflow_file),
+    );
 
     // A wheel to publish: read once (metadata and both digests), then validated.
     let dir = tempfile::tempdir()?;
@@ -32,22 +38,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Identity + exchange: the session mints on first use and burns at the end.
     let env = Arc::new(MapEnv::new().with_all(testbed.github_env()));
     let http = HttpClient::new(&HttpConfig::default(), env.as_ref())?;
-    let detector = Detector::new(&ProviderContext { env, runner: Arc::new(TokioRunner), http: http.clone() });
+    let detector = Detector::new(&ProviderContext {
+        env,
+        runner: Arc::new(TokioRunner),
+        http: http.clone(),
+    });
     let index = PackageIndex::parse(testbed.pypi_upload_url().as_str())?;
     let exchange = PypiExchange::new(http.clone(), index.clone());
     let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
 
     let uploader = Uploader::new(http, index, UploadOptions::default());
     let results = uploader
-        .upload_all(vec![UploadItem { dist, attestations: None }], &session, Arc::new(NoReport))
+        .upload_all(
+            vec![UploadItem {
+                dist,
+                attestations: None,
+            }],
+            &session,
+            Arc::new(NoReport),
+        )
         .await;
     for result in &results {
-        println!("{}: {:?} (sha256 {})", result.filename, result.outcome, result.sha256);
+        println!(
+            "{}: {:?} (sha256 {})",
+            result.filename, result.outcome, result.sha256
+        );
     }
     for failure in session.finish().await {
         println!("warning: could not burn a token: {}", failure.error);
     }
-    println!("index now has: {:?}", testbed.pypi_files("example-pkg").iter().map(|f| &f.filename).collect::<Vec<_>>());
+    println!(
+        "index now has: {:?}",
+        testbed
+            .pypi_files("example-pkg")
+            .iter()
+            .map(|f| &f.filename)
+            .collect::<Vec<_>>()
+    );
     testbed.shutdown().await;
     Ok(())
 }
@@ -58,11 +85,18 @@ fn write_wheel(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
     let options = zip::write::SimpleFileOptions::default();
     for (name, contents) in [
         ("example_pkg/__init__.py", "VALUE = 1\n"),
-        ("example_pkg-0.1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: example-pkg\nVersion: 0.1.0\n"),
-        ("example_pkg-0.1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: example\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+        (
+            "example_pkg-0.1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: example-pkg\nVersion: 0.1.0\n",
+        ),
+        (
+            "example_pkg-0.1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: example\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
         ("example_pkg-0.1.0.dist-info/RECORD", ""),
     ] {
-        zip.start_file(name, options).map_err(std::io::Error::other)?;
+        zip.start_file(name, options)
+            .map_err(std::io::Error::other)?;
         zip.write_all(contents.as_bytes())?;
     }
     zip.finish().map_err(std::io::Error::other)?;

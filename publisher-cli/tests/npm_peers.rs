@@ -1,0 +1,173 @@
+//! npm end to end with real peers: a real `npm pack` tarball goes through `trustpub npm
+//! publish` → the testbed's npm front (forwarding) → a real verdaccio, and `npm install`
+//! fetches it from there. And the npm CLI itself must complete an OIDC exchange and publish
+//! through the same front, which proves the testbed faithful.
+
+mod common;
+mod tools;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use testbed::{NpmConfig, NpmPublisher, Testbed, TestbedConfig};
+use tools::*;
+
+struct Peers {
+    npm: PathBuf,
+    node: PathBuf,
+    verdaccio: PathBuf,
+}
+
+fn peers() -> Option<Peers> {
+    Some(Peers {
+        npm: require_on_path("npm")?,
+        node: require_on_path("node")?,
+        verdaccio: require(node_modules().join(".bin/verdaccio"), "verdaccio")?,
+    })
+}
+
+/// Starts verdaccio with an htpasswd user and returns it with that user's token.
+async fn verdaccio(peers: &Peers, dir: &Path) -> (Server, String) {
+    let root = dir.join("verdaccio");
+    std::fs::create_dir_all(&root).unwrap();
+    let port = free_port();
+    std::fs::write(
+        root.join("config.yaml"),
+        format!(
+            "storage: {storage}\nlisten: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    file: {htpasswd}\n    max_users: 10\npackages:\n  '@*/*': {{ access: $all, publish: $authenticated, unpublish: $authenticated }}\n  '**': {{ access: $all, publish: $authenticated, unpublish: $authenticated }}\nmax_body_size: 100mb\nlog: {{ type: stdout, format: pretty, level: warn }}\n",
+            storage = root.join("storage").display(),
+            htpasswd = root.join("htpasswd").display(),
+        ),
+    )
+    .unwrap();
+    let config = root.join("config.yaml");
+    let server = Server::start(
+        &peers.verdaccio,
+        &["--config", config.to_str().unwrap()],
+        &[],
+        format!("http://127.0.0.1:{port}/"),
+        "/-/ping",
+        dir.join("verdaccio.log"),
+    )
+    .await;
+    let response = reqwest::Client::new()
+        .put(format!("{}-/user/org.couchdb.user:ci", server.url))
+        .json(&serde_json::json!({"name": "ci", "password": "ci-password-1", "email": "ci@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "verdaccio creates the user");
+    let token = response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    (server, token)
+}
+
+/// `npm pack` of a small package; returns the tarball.
+async fn npm_pack(peers: &Peers, dir: &Path, name: &str, repository: &str) -> PathBuf {
+    let package = dir.join(format!("src-{}", name.replace(['@', '/'], "_")));
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(
+        package.join("package.json"),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "name": name,
+            "version": "1.0.0",
+            "description": "trustpub end-to-end sample",
+            "main": "index.js",
+            "license": "MIT",
+            "repository": {"type": "git", "url": format!("git+https://github.com/{repository}.git")},
+            "publishConfig": {"access": "public"}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(package.join("index.js"), format!("module.exports = {:?};\n", format!("{name} works"))).unwrap();
+    std::fs::write(package.join("README.md"), format!("# {name}\n")).unwrap();
+    let out = run_ok(&peers.npm, &["pack", "--json", "--pack-destination", dir.to_str().unwrap()], &package, &[]).await;
+    let start = out.find('[').unwrap();
+    let end = out.rfind(']').unwrap();
+    let packed: serde_json::Value = serde_json::from_str(&out[start..=end]).unwrap();
+    dir.join(packed[0]["filename"].as_str().unwrap())
+}
+
+async fn forwarding_testbed(verdaccio: &Server, token: &str) -> Testbed {
+    let config = TestbedConfig {
+        npm: NpmConfig {
+            forward_to: Some(verdaccio.url.parse().unwrap()),
+            forward_token: Some(token.to_owned()),
+            ..NpmConfig::default()
+        },
+        ..TestbedConfig::default()
+    };
+    Testbed::start(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trustpub_publishes_to_verdaccio_and_npm_installs_it() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, verdaccio_token) = verdaccio(&peers, dir.path()).await;
+    let testbed = forwarding_testbed(&server, &verdaccio_token).await;
+    let identity = testbed.identity();
+    testbed.add_npm_publisher("@e2e/sample", NpmPublisher::github(&identity.repository, &identity.workflow_file));
+    let tarball = npm_pack(&peers, dir.path(), "@e2e/sample", &identity.repository).await;
+
+    let registry = testbed.npm_registry_url().to_string();
+    let args = ["-vvv", "npm", "publish", "--registry", registry.as_str(), tarball.to_str().unwrap()];
+    let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
+    assert!(output.status.success(), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let masked = assert_no_secret_leaks(&output, &[&verdaccio_token]);
+    assert_eq!(masked.len(), 2, "the ID token and the exchanged token are masked");
+
+    // A re-run finds the same version with the same integrity: success, nothing new.
+    let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("already has this exact version"), "{}", stderr(&output));
+
+    // npm installs it from verdaccio, and it loads.
+    let consumer = dir.path().join("consumer");
+    std::fs::create_dir_all(&consumer).unwrap();
+    std::fs::write(consumer.join("package.json"), r#"{"name":"consumer","version":"1.0.0","private":true}"#).unwrap();
+    run_ok(
+        &peers.npm,
+        &["install", "--no-audit", "--no-fund", "--registry", &server.url, "@e2e/sample@1.0.0"],
+        &consumer,
+        &[("npm_config_cache", dir.path().join("npm-cache").to_str().unwrap())],
+    )
+    .await;
+    let loaded = run_ok(&peers.node, &["-e", "console.log(require('@e2e/sample'))"], &consumer, &[]).await;
+    assert!(loaded.contains("@e2e/sample works"), "{loaded}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_npm_cli_completes_an_oidc_exchange_through_the_testbed() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, verdaccio_token) = verdaccio(&peers, dir.path()).await;
+    let testbed = forwarding_testbed(&server, &verdaccio_token).await;
+    let identity = testbed.identity();
+    testbed.add_npm_publisher("@e2e/npm-cli", NpmPublisher::github(&identity.repository, &identity.workflow_file));
+    let tarball = npm_pack(&peers, dir.path(), "@e2e/npm-cli", &identity.repository).await;
+
+    let mut env: Vec<(String, String)> = testbed.github_env().into_iter().collect();
+    env.push(("npm_config_cache".into(), dir.path().join("npm-cache").display().to_string()));
+    env.push(("npm_config_userconfig".into(), dir.path().join("empty.npmrc").display().to_string()));
+    std::fs::write(dir.path().join("empty.npmrc"), "").unwrap();
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let registry = testbed.npm_registry_url().to_string();
+    // Provenance would sign with the real Sigstore (no network here): off for the cross-check.
+    run_ok(
+        &peers.npm,
+        &["publish", "--provenance=false", "--loglevel=verbose", "--registry", registry.as_str(), tarball.to_str().unwrap()],
+        dir.path(),
+        &env_refs,
+    )
+    .await;
+    let records = testbed.records();
+    assert!(
+        records.npm_exchanges.iter().any(|e| e.package == "@e2e/npm-cli" && e.status == 201),
+        "the npm CLI exchanged its ID token: {:?}",
+        records.npm_exchanges
+    );
+    assert_eq!(testbed.npm_versions("@e2e/npm-cli").len(), 1);
+    let packument: serde_json::Value = reqwest::get(format!("{}@e2e%2fnpm-cli", server.url)).await.unwrap().json().await.unwrap();
+    assert!(packument["versions"]["1.0.0"].is_object(), "verdaccio has it: {packument}");
+}

@@ -1,0 +1,324 @@
+//! Loopback simulations of the services trustpub talks to: GitHub Actions' OIDC issuer, PyPI (Warehouse) and the
+//! npm registry, each on its own HTTPS origin on `127.0.0.1`, all under one freshly generated CA.
+//!
+//! The testbed is an independent reading of the specs in `shared/reference/` and depends on none of the product
+//! crates. It is used in-process by tests and by `trustpub demo`, and as the standalone `testbed` binary by
+//! `.ci/run` so that real clients (uv, the npm CLI) can be run against it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), testbed::TestbedError> {
+//! use testbed::{PypiPublisher, Testbed, TestbedConfig};
+//!
+//! let testbed = Testbed::start(TestbedConfig::default()).await?;
+//! testbed.add_pypi_publisher("sampleproject", PypiPublisher::new("octo-org", "octo-repo", 5_050_505, "release.yml"));
+//! let env = testbed.github_env(); // GITHUB_ACTIONS, ACTIONS_ID_TOKEN_REQUEST_URL, SSL_CERT_FILE, …
+//! // … run the client with `env`, upload to `testbed.pypi_upload_url()` …
+//! assert_eq!(testbed.records().uploads.len(), 0);
+//! testbed.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod issuer;
+mod jwt;
+pub mod npm;
+pub mod pypi;
+mod records;
+mod server;
+mod tls;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use url::Url;
+
+pub use issuer::{
+    GITHUB_ISSUER, GithubIdentity, IssuerFault, IssuerFaults, ReusableWorkflow, RunnerEnvironment,
+    Visibility,
+};
+pub use npm::{NpmConfig, NpmPublisher, NpmVersion};
+pub use pypi::{PypiConfig, PypiFile, PypiPublisher};
+pub use records::{
+    BurnRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord, Records, UploadRecord,
+};
+
+use issuer::IssuerState;
+use jwt::TrustedIssuer;
+use npm::NpmState;
+use pypi::PypiState;
+use records::Recorder;
+use server::Listener;
+use tls::TlsMaterial;
+
+/// Why the testbed could not start or do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TestbedError {
+    /// Creating the testbed's temporary directory or writing a file in it failed.
+    #[error("testbed file I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// Generating or loading the CA or server certificate failed.
+    #[error("testbed TLS setup failed: {0}")]
+    Tls(String),
+    /// Generating a key or signing failed.
+    #[error("testbed cryptography failed: {0}")]
+    Crypto(String),
+    /// A listener could not bind `127.0.0.1`.
+    #[error("could not bind 127.0.0.1 for the {service} service: {source}")]
+    Bind {
+        /// Which simulated service.
+        service: &'static str,
+        /// The socket error.
+        source: std::io::Error,
+    },
+}
+
+/// How to start a [`Testbed`].
+#[derive(Debug, Clone, Default)]
+pub struct TestbedConfig {
+    /// The GitHub job identity tokens are issued for (changeable later with [`Testbed::set_identity`]).
+    pub identity: GithubIdentity,
+    /// How the simulated PyPI behaves.
+    pub pypi: PypiConfig,
+    /// How the simulated npm registry behaves.
+    pub npm: NpmConfig,
+}
+
+/// A running testbed: the issuer, PyPI and npm, each on its own HTTPS port of `127.0.0.1`.
+///
+/// Dropping it stops every listener; [`Testbed::shutdown`] also waits for in-flight requests.
+pub struct Testbed {
+    dir: tempfile::TempDir,
+    tls: TlsMaterial,
+    issuer: Arc<IssuerState>,
+    recorder: Recorder,
+    pypi: Arc<PypiState>,
+    npm: Arc<NpmState>,
+    issuer_listener: Listener,
+    pypi_listener: Listener,
+    npm_listener: Listener,
+}
+
+impl Testbed {
+    /// Generates the CA and keys and starts every service.
+    pub async fn start(config: TestbedConfig) -> Result<Testbed, TestbedError> {
+        let dir = tempfile::Builder::new()
+            .prefix("trustpub-testbed-")
+            .tempdir()?;
+        let tls = TlsMaterial::generate(dir.path())?;
+        let recorder = Recorder::default();
+        let issuer = IssuerState::new(config.identity, recorder.clone())?;
+        let issuer_listener = Listener::bind(
+            "issuer",
+            issuer::router(Arc::clone(&issuer)),
+            tls.server_config(),
+        )
+        .await?;
+        issuer.set_base_url(issuer_listener.url());
+        let github = TrustedIssuer {
+            issuer: GITHUB_ISSUER.to_owned(),
+            jwks: serde_json::from_value(issuer.jwks().clone()).map_err(|error| {
+                TestbedError::Crypto(format!("the issuer's JWKS does not parse: {error}"))
+            })?,
+        };
+
+        let pypi = PypiState::new(
+            config.pypi,
+            github.clone(),
+            recorder.clone(),
+            dir.path().join("pypi"),
+        );
+        let pypi_listener =
+            Listener::bind("pypi", pypi::router(Arc::clone(&pypi)), tls.server_config()).await?;
+        let _ = pypi.base_url.set(pypi_listener.url());
+
+        let npm = NpmState::new(config.npm, github, recorder.clone());
+        let npm_listener =
+            Listener::bind("npm", npm::router(Arc::clone(&npm)), tls.server_config()).await?;
+        let _ = npm.base_url.set(npm_listener.url());
+
+        Ok(Testbed {
+            dir,
+            tls,
+            issuer,
+            recorder,
+            pypi,
+            npm,
+            issuer_listener,
+            pypi_listener,
+            npm_listener,
+        })
+    }
+
+    /// The testbed CA certificate, PEM-encoded: trust it to talk to any of the services.
+    pub fn ca_pem(&self) -> &str {
+        self.tls.ca_pem()
+    }
+
+    /// The file holding [`Testbed::ca_pem`] (inside the testbed's temporary directory).
+    pub fn ca_file(&self) -> &Path {
+        self.tls.ca_file()
+    }
+
+    /// The testbed's temporary directory (CA file, stored uploads).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The issuer's origin, `https://127.0.0.1:<port>/` (discovery at `.well-known/openid-configuration`).
+    pub fn issuer_url(&self) -> Url {
+        self.issuer_listener.url()
+    }
+
+    /// PyPI's origin, `https://127.0.0.1:<port>/` (`_/oidc/audience` and `simple/` live under it).
+    pub fn pypi_url(&self) -> Url {
+        self.pypi_listener.url()
+    }
+
+    /// PyPI's legacy upload endpoint, `https://127.0.0.1:<port>/legacy/`.
+    pub fn pypi_upload_url(&self) -> Url {
+        let mut url = self.pypi_listener.url();
+        url.set_path("/legacy/");
+        url
+    }
+
+    /// Registers a GitHub trusted publisher for `project` on PyPI (creating the project if it does not exist).
+    /// Registering the same publisher on several projects makes its tokens valid for all of them.
+    pub fn add_pypi_publisher(&self, project: &str, publisher: PypiPublisher) {
+        self.pypi.add_publisher(project, publisher);
+    }
+
+    /// Registers a pending publisher: its first successful mint creates `project` (or fails with
+    /// `invalid-pending-publisher` if the project exists by then).
+    pub fn add_pypi_pending_publisher(&self, project: &str, publisher: PypiPublisher) {
+        self.pypi.add_pending_publisher(project, publisher);
+    }
+
+    /// Creates an empty project on PyPI without any publisher.
+    pub fn add_pypi_project(&self, project: &str) {
+        self.pypi.add_project(project);
+    }
+
+    /// The files PyPI holds for `project` (any spelling of the name).
+    pub fn pypi_files(&self, project: &str) -> Vec<PypiFile> {
+        self.pypi.files(project)
+    }
+
+    /// The npm registry's origin, `https://127.0.0.1:<port>/` (use it as `--registry`).
+    pub fn npm_registry_url(&self) -> Url {
+        self.npm_listener.url()
+    }
+
+    /// The audience the npm exchange requires: `npm:127.0.0.1` unless configured otherwise.
+    pub fn npm_audience(&self) -> String {
+        self.npm.audience()
+    }
+
+    /// Sets the trusted publisher of `package` on npm (registering the package, public, if it is unknown: a
+    /// trusted publisher needs an existing package).
+    pub fn add_npm_publisher(&self, package: &str, publisher: NpmPublisher) {
+        self.npm.add_publisher(package, publisher);
+    }
+
+    /// Registers `package` on npm (public, no versions, no trusted publisher).
+    pub fn add_npm_package(&self, package: &str) {
+        self.npm.add_package(package);
+    }
+
+    /// Makes `package` public or private: what `GET /-/package/<name>/visibility` answers.
+    pub fn set_npm_package_public(&self, package: &str, public: bool) {
+        self.npm.set_public(package, public);
+    }
+
+    /// The published versions of an npm package.
+    pub fn npm_versions(&self, package: &str) -> Vec<NpmVersion> {
+        self.npm.versions(package)
+    }
+
+    /// The variables a GitHub Actions job with the current identity sees, pointing at this testbed:
+    /// `GITHUB_ACTIONS=true`, `ACTIONS_ID_TOKEN_REQUEST_URL`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `GITHUB_*`,
+    /// `RUNNER_ENVIRONMENT`, plus `SSL_CERT_FILE` (uv, Rust clients), `REQUESTS_CA_BUNDLE` (twine),
+    /// `NODE_EXTRA_CA_CERTS` (node's own fetch) and `NPM_CONFIG_CAFILE` (the npm CLI, whose `cafile` setting would
+    /// otherwise replace node's trust store) naming the CA file.
+    pub fn github_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.issuer.identity().env();
+        env.insert(
+            "ACTIONS_ID_TOKEN_REQUEST_URL".to_owned(),
+            self.issuer.token_request_url(),
+        );
+        env.insert(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_owned(),
+            self.issuer.request_token().to_owned(),
+        );
+        let ca_file = self.ca_file().display().to_string();
+        for key in [
+            "SSL_CERT_FILE",
+            "NODE_EXTRA_CA_CERTS",
+            "REQUESTS_CA_BUNDLE",
+            "NPM_CONFIG_CAFILE",
+        ] {
+            env.insert(key.to_owned(), ca_file.clone());
+        }
+        env
+    }
+
+    /// Replaces the job identity; later tokens and [`Testbed::github_env`] follow it.
+    pub fn set_identity(&self, identity: GithubIdentity) {
+        self.issuer.set_identity(identity);
+    }
+
+    /// The current job identity.
+    pub fn identity(&self) -> GithubIdentity {
+        self.issuer.identity()
+    }
+
+    /// The issuer's failure knobs (500s, 401, HTML page, wrong audience).
+    pub fn issuer_faults(&self) -> IssuerFaults {
+        self.issuer.faults()
+    }
+
+    /// The claims a token for `audience` would carry now (fresh `jti`): a starting point for
+    /// [`Testbed::sign_id_token`] when a test needs a doctored token.
+    pub fn id_token_claims(&self, audience: &str) -> Map<String, Value> {
+        self.issuer.claims_for(audience)
+    }
+
+    /// Signs `claims` with the issuer's key (as a genuine token of this issuer), recording it.
+    pub fn sign_id_token(&self, claims: &Map<String, Value>) -> Result<String, TestbedError> {
+        self.issuer.sign(claims)
+    }
+
+    /// A fresh ID token for `audience` with the current identity, without going through HTTP.
+    pub fn id_token(&self, audience: &str) -> Result<String, TestbedError> {
+        self.issuer.sign(&self.issuer.claims_for(audience))
+    }
+
+    /// The issuer's JWKS document.
+    pub fn jwks(&self) -> Value {
+        self.issuer.jwks().clone()
+    }
+
+    /// A snapshot of everything recorded so far.
+    pub fn records(&self) -> Records {
+        self.recorder.snapshot()
+    }
+
+    /// Stops every service, letting in-flight requests finish (a few seconds at most).
+    pub async fn shutdown(self) {
+        let Testbed {
+            dir,
+            tls,
+            issuer,
+            recorder,
+            pypi,
+            npm,
+            issuer_listener,
+            pypi_listener,
+            npm_listener,
+        } = self;
+        issuer_listener.shutdown().await;
+        pypi_listener.shutdown().await;
+        npm_listener.shutdown().await;
+        drop((tls, issuer, recorder, pypi, npm, dir));
+    }
+}

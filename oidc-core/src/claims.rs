@@ -2,7 +2,7 @@
 //!
 //! Registries verify the signature; a client decodes the payload only to explain itself (which
 //! repository, workflow and environment the token speaks for) and to check the audience before
-//! sending the token anywhere. [`Claims::verify`] adds signature verification against a JWKS
+//! sending the token anywhere. [`crate::jwks::verify`] adds signature verification against a JWKS
 //! for the testbed and for diagnostics.
 
 use std::collections::BTreeMap;

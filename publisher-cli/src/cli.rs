@@ -107,7 +107,7 @@ pub struct PypiUploadArgs {
     #[arg(value_name = "PATHS")]
     pub paths: Vec<std::path::PathBuf>,
 
-    /// The upload URL (https://test.pypi.org/legacy/ for TestPyPI).
+    /// The upload URL (`https://test.pypi.org/legacy/` for TestPyPI).
     #[arg(long, visible_alias = "repository_url", env = "TWINE_REPOSITORY_URL", default_value = pypi_exchange::index::PYPI_UPLOAD_URL)]
     pub repository_url: String,
 

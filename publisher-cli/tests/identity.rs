@@ -1,5 +1,7 @@
 //! `trustpub token` and `trustpub demo` driven as a user would, against the testbed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

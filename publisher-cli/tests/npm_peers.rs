@@ -3,6 +3,8 @@
 //! fetches it from there. And the npm CLI itself must complete an OIDC exchange and publish
 //! through the same front, which proves the testbed faithful.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod tools;
 
@@ -56,8 +58,15 @@ async fn verdaccio(peers: &Peers, dir: &Path) -> (Server, String) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 201, "verdaccio creates the user");
-    let token = response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "verdaccio creates the user"
+    );
+    let token = response.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (server, token)
 }
 
@@ -79,9 +88,24 @@ async fn npm_pack(peers: &Peers, dir: &Path, name: &str, repository: &str) -> Pa
         .unwrap(),
     )
     .unwrap();
-    std::fs::write(package.join("index.js"), format!("module.exports = {:?};\n", format!("{name} works"))).unwrap();
+    std::fs::write(
+        package.join("index.js"),
+        format!("module.exports = {:?};\n", format!("{name} works")),
+    )
+    .unwrap();
     std::fs::write(package.join("README.md"), format!("# {name}\n")).unwrap();
-    let out = run_ok(&peers.npm, &["pack", "--json", "--pack-destination", dir.to_str().unwrap()], &package, &[]).await;
+    let out = run_ok(
+        &peers.npm,
+        &[
+            "pack",
+            "--json",
+            "--pack-destination",
+            dir.to_str().unwrap(),
+        ],
+        &package,
+        &[],
+    )
+    .await;
     let start = out.find('[').unwrap();
     let end = out.rfind(']').unwrap();
     let packed: serde_json::Value = serde_json::from_str(&out[start..=end]).unwrap();
@@ -107,33 +131,76 @@ async fn trustpub_publishes_to_verdaccio_and_npm_installs_it() {
     let (server, verdaccio_token) = verdaccio(&peers, dir.path()).await;
     let testbed = forwarding_testbed(&server, &verdaccio_token).await;
     let identity = testbed.identity();
-    testbed.add_npm_publisher("@e2e/sample", NpmPublisher::github(&identity.repository, &identity.workflow_file));
+    testbed.add_npm_publisher(
+        "@e2e/sample",
+        NpmPublisher::github(&identity.repository, &identity.workflow_file),
+    );
     let tarball = npm_pack(&peers, dir.path(), "@e2e/sample", &identity.repository).await;
 
     let registry = testbed.npm_registry_url().to_string();
-    let args = ["-vvv", "npm", "publish", "--registry", registry.as_str(), tarball.to_str().unwrap()];
+    let args = [
+        "-vvv",
+        "npm",
+        "publish",
+        "--registry",
+        registry.as_str(),
+        tarball.to_str().unwrap(),
+    ];
     let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
-    assert!(output.status.success(), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert!(
+        output.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
     let masked = assert_no_secret_leaks(&output, &[&verdaccio_token]);
-    assert_eq!(masked.len(), 2, "the ID token and the exchanged token are masked");
+    assert_eq!(
+        masked.len(),
+        2,
+        "the ID token and the exchanged token are masked"
+    );
 
     // A re-run finds the same version with the same integrity: success, nothing new.
     let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("already has this exact version"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("already has this exact version"),
+        "{}",
+        stderr(&output)
+    );
 
     // npm installs it from verdaccio, and it loads.
     let consumer = dir.path().join("consumer");
     std::fs::create_dir_all(&consumer).unwrap();
-    std::fs::write(consumer.join("package.json"), r#"{"name":"consumer","version":"1.0.0","private":true}"#).unwrap();
+    std::fs::write(
+        consumer.join("package.json"),
+        r#"{"name":"consumer","version":"1.0.0","private":true}"#,
+    )
+    .unwrap();
     run_ok(
         &peers.npm,
-        &["install", "--no-audit", "--no-fund", "--registry", &server.url, "@e2e/sample@1.0.0"],
+        &[
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--registry",
+            &server.url,
+            "@e2e/sample@1.0.0",
+        ],
         &consumer,
-        &[("npm_config_cache", dir.path().join("npm-cache").to_str().unwrap())],
+        &[(
+            "npm_config_cache",
+            dir.path().join("npm-cache").to_str().unwrap(),
+        )],
     )
     .await;
-    let loaded = run_ok(&peers.node, &["-e", "console.log(require('@e2e/sample'))"], &consumer, &[]).await;
+    let loaded = run_ok(
+        &peers.node,
+        &["-e", "console.log(require('@e2e/sample'))"],
+        &consumer,
+        &[],
+    )
+    .await;
     assert!(loaded.contains("@e2e/sample works"), "{loaded}");
 }
 
@@ -144,30 +211,57 @@ async fn the_npm_cli_completes_an_oidc_exchange_through_the_testbed() {
     let (server, verdaccio_token) = verdaccio(&peers, dir.path()).await;
     let testbed = forwarding_testbed(&server, &verdaccio_token).await;
     let identity = testbed.identity();
-    testbed.add_npm_publisher("@e2e/npm-cli", NpmPublisher::github(&identity.repository, &identity.workflow_file));
+    testbed.add_npm_publisher(
+        "@e2e/npm-cli",
+        NpmPublisher::github(&identity.repository, &identity.workflow_file),
+    );
     let tarball = npm_pack(&peers, dir.path(), "@e2e/npm-cli", &identity.repository).await;
 
     let mut env: Vec<(String, String)> = testbed.github_env().into_iter().collect();
-    env.push(("npm_config_cache".into(), dir.path().join("npm-cache").display().to_string()));
-    env.push(("npm_config_userconfig".into(), dir.path().join("empty.npmrc").display().to_string()));
+    env.push((
+        "npm_config_cache".into(),
+        dir.path().join("npm-cache").display().to_string(),
+    ));
+    env.push((
+        "npm_config_userconfig".into(),
+        dir.path().join("empty.npmrc").display().to_string(),
+    ));
     std::fs::write(dir.path().join("empty.npmrc"), "").unwrap();
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let registry = testbed.npm_registry_url().to_string();
     // Provenance would sign with the real Sigstore (no network here): off for the cross-check.
     run_ok(
         &peers.npm,
-        &["publish", "--provenance=false", "--loglevel=verbose", "--registry", registry.as_str(), tarball.to_str().unwrap()],
+        &[
+            "publish",
+            "--provenance=false",
+            "--loglevel=verbose",
+            "--registry",
+            registry.as_str(),
+            tarball.to_str().unwrap(),
+        ],
         dir.path(),
         &env_refs,
     )
     .await;
     let records = testbed.records();
     assert!(
-        records.npm_exchanges.iter().any(|e| e.package == "@e2e/npm-cli" && e.status == 201),
+        records
+            .npm_exchanges
+            .iter()
+            .any(|e| e.package == "@e2e/npm-cli" && e.status == 201),
         "the npm CLI exchanged its ID token: {:?}",
         records.npm_exchanges
     );
     assert_eq!(testbed.npm_versions("@e2e/npm-cli").len(), 1);
-    let packument: serde_json::Value = reqwest::get(format!("{}@e2e%2fnpm-cli", server.url)).await.unwrap().json().await.unwrap();
-    assert!(packument["versions"]["1.0.0"].is_object(), "verdaccio has it: {packument}");
+    let packument: serde_json::Value = reqwest::get(format!("{}@e2e%2fnpm-cli", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        packument["versions"]["1.0.0"].is_object(),
+        "verdaccio has it: {packument}"
+    );
 }

@@ -3,6 +3,8 @@
 //! installs them from there. And uv itself must publish through the same testbed, which
 //! proves the testbed faithful.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod tools;
 

@@ -1,5 +1,7 @@
 //! oidc-core against the testbed's issuer: two independent readings of GitHub's OIDC.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use oidc_core::jwks::{VerifyOptions, parse_jwks, verify};

@@ -1,6 +1,8 @@
 //! A PyPI upload that outlives its token: pypi-exchange's session re-mints (with a fresh ID
 //! token each time) before the credential expires, and burns every token it minted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -40,8 +40,18 @@ pub async fn upload(
         .map_err(|err| CliError::Usage(err.to_string()))?;
     let auth = resolve_auth(args, context, &index, printer)?;
 
-    // 1. Find, read and validate everything before any network traffic.
-    let Some(dists) = read_and_validate(args, printer).await? else {
+    let exchange = PypiExchange::new(context.http.clone(), index.clone());
+    // 1. Find, read and validate everything before anything is minted. Meanwhile, with trusted
+    //    publishing, learn the index's audience: a harmless GET that takes one round trip off
+    //    the critical path (a failure here is reported when the token is minted).
+    let validation = read_and_validate(args, printer);
+    let dists = if matches!(auth, Auth::Trusted) {
+        let (dists, _) = tokio::join!(validation, exchange.audience());
+        dists
+    } else {
+        validation.await
+    };
+    let Some(dists) = dists? else {
         return Ok(Outcome::InvalidArtifact);
     };
     let (collection, dists) = dists;
@@ -114,7 +124,6 @@ pub async fn upload(
         }
         Auth::Trusted => {
             let detector = context.detector();
-            let exchange = PypiExchange::new(context.http.clone(), index.clone());
             let github = GithubContext::from_env(context.env.as_ref());
             let policy = EventPolicy {
                 allow_pull_request: args.allow_pull_request,
@@ -186,19 +195,14 @@ fn resolve_auth(
         );
     }
     let mut advice = "an explicit password or token was given, so trusted publishing is off. Trusted publishing needs no stored secret: add a trusted publisher for this workflow and drop the token".to_owned();
-    if let (Some(github), Some(_)) = (
-        GithubContext::from_env(context.env.as_ref()),
-        index.website(),
-    ) {
-        if let (Some(repository), Some(workflow)) =
+    if let Some(github) = GithubContext::from_env(context.env.as_ref())
+        && let (Some(repository), Some(workflow)) =
             (github.repository.as_deref(), github.workflow_filename())
+    {
+        let (owner, name) = repository.split_once('/').unwrap_or((repository, ""));
+        if let Some(link) = index.publisher_settings_link("<project>", owner, name, workflow, None)
         {
-            let (owner, name) = repository.split_once('/').unwrap_or((repository, ""));
-            if let Some(link) =
-                index.publisher_settings_link("<project>", owner, name, workflow, None)
-            {
-                advice.push_str(&format!(" ({link})"));
-            }
+            advice.push_str(&format!(" ({link})"));
         }
     }
     printer.warning("Upgrade to Trusted Publishing", &advice);
@@ -261,7 +265,11 @@ async fn read_and_validate(
     for ignored in &collection.ignored {
         printer.info(&format!("Ignoring {ignored}"));
     }
-    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    // Reading is mostly I/O: more readers than cores keeps the disk busy.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(4)
+        * 2;
     let reads: Vec<Result<Distribution, Problem>> =
         futures_util::stream::iter(collection.dists.clone())
             .map(|path| async move {
@@ -290,7 +298,6 @@ async fn read_and_validate(
         &dists,
         &ValidateOptions {
             verify_metadata: args.verify_metadata,
-            ..ValidateOptions::default()
         },
     ));
     let errors = problems.iter().filter(|p| p.is_error()).count();

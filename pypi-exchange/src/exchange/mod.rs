@@ -66,6 +66,8 @@ pub enum PypiExchangeError {
 pub struct PypiExchange {
     http: HttpClient,
     index: PackageIndex,
+    /// The audience, once discovered (it does not change during a run).
+    audience: tokio::sync::OnceCell<String>,
 }
 
 #[derive(Deserialize)]
@@ -88,7 +90,11 @@ struct MintFailure {
 impl PypiExchange {
     /// The exchange with `index` over `http`.
     pub fn new(http: HttpClient, index: PackageIndex) -> Self {
-        Self { http, index }
+        Self {
+            http,
+            index,
+            audience: tokio::sync::OnceCell::new(),
+        }
     }
 
     /// The index.
@@ -96,8 +102,16 @@ impl PypiExchange {
         &self.index
     }
 
-    /// GET `/_/oidc/audience`.
+    /// The index's OIDC audience (GET `/_/oidc/audience` once per run; a failure is not
+    /// remembered, so a later call asks again).
     pub async fn audience(&self) -> Result<String, PypiExchangeError> {
+        self.audience
+            .get_or_try_init(|| self.fetch_audience())
+            .await
+            .cloned()
+    }
+
+    async fn fetch_audience(&self) -> Result<String, PypiExchangeError> {
         let url = self.index.endpoint("/_/oidc/audience");
         let response = self
             .http

@@ -1,5 +1,5 @@
 //! Helpers for driving the compiled `trustpub` binary against the testbed.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

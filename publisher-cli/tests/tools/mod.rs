@@ -1,7 +1,13 @@
 //! Outside tools for end-to-end tests (pypiserver, uv, pip, verdaccio, npm), installed by
 //! `.ci/setup-tools`. Under `CI=true` a missing tool fails the test; elsewhere the test is
 //! skipped with the reason printed.
-#![allow(dead_code, missing_docs)]
+#![allow(
+    dead_code,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr
+)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -179,7 +179,7 @@ impl Distribution {
                 file.seek(SeekFrom::Start(0)).map_err(io_error)?;
                 let mut hashing = HashingReader::new(&mut file);
                 drain(&mut hashing).map_err(io_error)?;
-                (contents, hashing.finish())
+                (contents, hashing.finish().map_err(io_error)?)
             }
             DistKind::Sdist => {
                 if !head.starts_with(&GZIP_MAGIC) {
@@ -237,29 +237,102 @@ pub(crate) struct Digests {
 }
 
 /// A reader that hashes (SHA-256 and BLAKE2b-256) and counts every byte read through it.
+///
+/// The two digests together cost about twice one of them, so SHA-256 runs on a helper thread
+/// fed in order (1 MiB blocks through a bounded channel) while BLAKE2b runs on the reading
+/// thread: a large wheel is hashed in the time of the slower digest, not of both. Should the
+/// thread not start, both digests run inline.
 pub(crate) struct HashingReader<R> {
     inner: R,
-    sha256: Sha256,
+    sha256: Sha256Worker,
     blake2: Blake2b256,
     size: u64,
+}
+
+/// Block size handed to the SHA-256 thread.
+const SHA_BLOCK: usize = 1024 * 1024;
+
+enum Sha256Worker {
+    Inline(Sha256),
+    Thread {
+        pending: Vec<u8>,
+        sender: std::sync::mpsc::SyncSender<Vec<u8>>,
+        handle: std::thread::JoinHandle<Sha256>,
+    },
+}
+
+impl Sha256Worker {
+    fn start() -> Self {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let spawned = std::thread::Builder::new().name("sha256".into()).spawn(move || {
+            let mut hasher = Sha256::new();
+            for block in receiver {
+                hasher.update(&block);
+            }
+            hasher
+        });
+        match spawned {
+            Ok(handle) => Self::Thread {
+                pending: Vec::with_capacity(SHA_BLOCK),
+                sender,
+                handle,
+            },
+            Err(_) => Self::Inline(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Inline(hasher) => hasher.update(data),
+            Self::Thread { pending, sender, .. } => {
+                pending.extend_from_slice(data);
+                if pending.len() >= SHA_BLOCK {
+                    let block = std::mem::replace(pending, Vec::with_capacity(SHA_BLOCK));
+                    if let Err(std::sync::mpsc::SendError(block)) = sender.send(block) {
+                        // The thread is gone (it cannot panic on hashing, but be safe): keep
+                        // the block; `finish` reports the digest as unavailable.
+                        pending.extend_from_slice(&block);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Option<[u8; 32]> {
+        match self {
+            Self::Inline(hasher) => Some(hasher.finalize().into()),
+            Self::Thread { pending, sender, handle } => {
+                if !pending.is_empty() {
+                    sender.send(pending).ok()?;
+                }
+                drop(sender);
+                let hasher = handle.join().ok()?;
+                Some(hasher.finalize().into())
+            }
+        }
+    }
 }
 
 impl<R: Read> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
-            sha256: Sha256::new(),
+            sha256: Sha256Worker::start(),
             blake2: Blake2b256::new(),
             size: 0,
         }
     }
 
-    pub(crate) fn finish(self) -> Digests {
-        Digests {
+    pub(crate) fn finish(self) -> io::Result<Digests> {
+        let sha256 = self
+            .sha256
+            .finish()
+            .ok_or_else(|| io::Error::other("the SHA-256 hashing thread stopped unexpectedly"))?;
+        Ok(Digests {
             size: self.size,
-            sha256: hex::encode(self.sha256.finalize()),
+            sha256: hex::encode(sha256),
             blake2_256: hex::encode(self.blake2.finalize()),
-        }
+        })
     }
 }
 
@@ -366,7 +439,7 @@ mod tests {
     fn hashing_reader_matches_known_digests() {
         let mut reader = HashingReader::new(&b"abc"[..]);
         assert_eq!(drain(&mut reader).unwrap(), 3);
-        let digests = reader.finish();
+        let digests = reader.finish().unwrap();
         assert_eq!(digests.size, 3);
         assert_eq!(
             digests.sha256,

@@ -98,7 +98,7 @@ pub(crate) fn read_metadata_and_hash<R: Read>(
     drain(&mut decoder).map_err(corrupt)?;
     let mut hashing = decoder.into_inner();
     drain(&mut hashing).map_err(corrupt)?;
-    let digests = hashing.finish();
+    let digests = hashing.finish().map_err(corrupt)?;
 
     let (member, bytes) = match (pkg_info, pkg_infos.len()) {
         (Some(found), 1) => found,

@@ -114,25 +114,39 @@ pub async fn obtain<E: Exchange>(
         .token_request()
         .await
         .map_err(ObtainError::Audience)?;
-    let ambient = detector.detect(&request).await?;
-    mask.mask(ambient.token.expose());
-    tracing::debug!(
-        "got an ID token from {} for audience `{}` (claims: repository={:?}, workflow_ref={:?})",
-        ambient.provider,
-        request.audience,
-        ambient.claims.github.repository,
-        ambient.claims.github.workflow_ref,
-    );
-    let credential = exchange
-        .exchange(&ambient)
-        .await
-        .map_err(ObtainError::Exchange)?;
-    mask.mask(credential.secret.expose());
-    Ok(Obtained {
-        credential,
-        claims: ambient.claims,
-        provider: ambient.provider,
-    })
+    let mut attempt = 1;
+    loop {
+        let ambient = detector.detect(&request).await?;
+        mask.mask(ambient.token.expose());
+        tracing::debug!(
+            "got an ID token from {} for audience `{}` (claims: repository={:?}, workflow_ref={:?})",
+            ambient.provider,
+            request.audience,
+            ambient.claims.github.repository,
+            ambient.claims.github.workflow_ref,
+        );
+        match exchange.exchange(&ambient).await {
+            Ok(credential) => {
+                mask.mask(credential.secret.expose());
+                return Ok(Obtained {
+                    credential,
+                    claims: ambient.claims,
+                    provider: ambient.provider,
+                });
+            }
+            Err(err) if attempt < EXCHANGE_ATTEMPTS && E::is_transient(&err) => {
+                let wait = Duration::from_millis(500 * u64::from(attempt));
+                tracing::warn!(
+                    "{}: the exchange failed ({err}); retrying with a fresh ID token in {:.1}s",
+                    exchange.registry(),
+                    wait.as_secs_f64()
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(err) => return Err(ObtainError::Exchange(err)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +165,111 @@ mod tests {
     struct Fake {
         refuse: bool,
         requests: Mutex<u32>,
+    }
+
+    /// Fails transiently `failures` times, then mints; records the `jti` of every token it saw.
+    struct Flaky {
+        failures: Mutex<u32>,
+        seen: Mutex<Vec<Option<String>>>,
+    }
+
+    impl Exchange for Flaky {
+        type Error = Refused;
+
+        fn registry(&self) -> String {
+            "flaky".into()
+        }
+
+        fn token_request(&self) -> BoxFuture<'_, Result<TokenRequest, Refused>> {
+            Box::pin(async { Ok(TokenRequest::new("fake-aud")) })
+        }
+
+        fn exchange<'a>(
+            &'a self,
+            token: &'a AmbientToken,
+        ) -> BoxFuture<'a, Result<Credential, Refused>> {
+            Box::pin(async move {
+                self.seen.lock().unwrap().push(token.claims.jti.clone());
+                let mut failures = self.failures.lock().unwrap();
+                if *failures > 0 {
+                    *failures -= 1;
+                    return Err(Refused("503".into()));
+                }
+                Ok(Credential {
+                    secret: Secret::new("minted"),
+                    expires_at: None,
+                    scope: String::new(),
+                })
+            })
+        }
+
+        fn is_transient(error: &Refused) -> bool {
+            error.0 == "503"
+        }
+    }
+
+    /// A detector whose every token has a new `jti`, like a real CI.
+    struct FreshTokens;
+
+    impl crate::provider::Provider for FreshTokens {
+        fn name(&self) -> &'static str {
+            "fresh"
+        }
+
+        fn id_token<'a>(
+            &'a self,
+            _: &'a TokenRequest,
+        ) -> BoxFuture<'a, Result<Option<crate::IdToken>, IdentityError>> {
+            let token = jwt(
+                &serde_json::json!({"aud": "fake-aud", "jti": format!("jti-{}", fastrand::u64(..))}),
+            );
+            Box::pin(async move { Ok(Some(token)) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_exchange_failures_are_retried_with_fresh_tokens() {
+        let detector =
+            Detector::with_providers(Arc::new(MapEnv::new()), vec![Box::new(FreshTokens)]);
+        let flaky = Flaky {
+            failures: Mutex::new(2),
+            seen: Mutex::default(),
+        };
+        let obtained = obtain(
+            &detector,
+            &flaky,
+            &EventPolicy::default(),
+            None,
+            &crate::ci::NoMask,
+        )
+        .await
+        .unwrap();
+        assert_eq!(obtained.credential.secret.expose(), "minted");
+        let seen = flaky.seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            3,
+            "each attempt used a new ID token: {seen:?}"
+        );
+
+        // More transient failures than attempts: the last error comes back.
+        let flaky = Flaky {
+            failures: Mutex::new(EXCHANGE_ATTEMPTS),
+            seen: Mutex::default(),
+        };
+        let err = obtain(
+            &detector,
+            &flaky,
+            &EventPolicy::default(),
+            None,
+            &crate::ci::NoMask,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.to_string(), "refused: 503");
+        assert_eq!(flaky.seen.lock().unwrap().len() as u32, EXCHANGE_ATTEMPTS);
     }
 
     impl Exchange for Fake {

@@ -264,13 +264,15 @@ enum Sha256Worker {
 impl Sha256Worker {
     fn start() -> Self {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let spawned = std::thread::Builder::new().name("sha256".into()).spawn(move || {
-            let mut hasher = Sha256::new();
-            for block in receiver {
-                hasher.update(&block);
-            }
-            hasher
-        });
+        let spawned = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                for block in receiver {
+                    hasher.update(&block);
+                }
+                hasher
+            });
         match spawned {
             Ok(handle) => Self::Thread {
                 pending: Vec::with_capacity(SHA_BLOCK),
@@ -284,7 +286,9 @@ impl Sha256Worker {
     fn update(&mut self, data: &[u8]) {
         match self {
             Self::Inline(hasher) => hasher.update(data),
-            Self::Thread { pending, sender, .. } => {
+            Self::Thread {
+                pending, sender, ..
+            } => {
                 pending.extend_from_slice(data);
                 if pending.len() >= SHA_BLOCK {
                     let block = std::mem::replace(pending, Vec::with_capacity(SHA_BLOCK));
@@ -301,7 +305,11 @@ impl Sha256Worker {
     fn finish(self) -> Option<[u8; 32]> {
         match self {
             Self::Inline(hasher) => Some(hasher.finalize().into()),
-            Self::Thread { pending, sender, handle } => {
+            Self::Thread {
+                pending,
+                sender,
+                handle,
+            } => {
                 if !pending.is_empty() {
                     sender.send(pending).ok()?;
                 }

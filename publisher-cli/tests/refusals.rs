@@ -1,0 +1,110 @@
+//! Features that this build cannot do are refused with a reason, never pretended.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn attestations_cannot_be_asked_for_without_files_to_send() {
+    let testbed = testbed().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_wheel(&dir.path().join("dist"), "refused", "1.0");
+    let url = testbed.pypi_upload_url().to_string();
+    let output = trustpub(
+        &[
+            "pypi",
+            "upload",
+            "--repository-url",
+            &url,
+            "--attestations",
+            "true",
+        ],
+        &testbed.github_env(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("cannot generate PEP 740 attestations for refused-1.0-py3-none-any.whl"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(testbed.records().mints.is_empty(), "nothing was minted");
+
+    // With a token, attestations are refused outright (PyPI takes them only from trusted publishers).
+    let output = trustpub(
+        &[
+            "pypi",
+            "upload",
+            "--repository-url",
+            &url,
+            "--password",
+            "pypi-x",
+            "--attestations",
+            "true",
+        ],
+        &Default::default(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--attestations needs trusted publishing"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn provenance_is_refused_until_signing_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = trustpub(
+        &["npm", "publish", "--provenance", "x.tgz"],
+        &Default::default(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--provenance needs Sigstore signing"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn invalid_distributions_upload_nothing_and_exit_4() {
+    let testbed = testbed().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    write_wheel(&dist, "good", "1.0");
+    std::fs::write(
+        dist.join("broken-1.0-py3-none-any.whl"),
+        b"<html>not a wheel</html>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("Bad_Name-1.0.tar.gz"), b"\x1f\x8b garbage").unwrap();
+    let url = testbed.pypi_upload_url().to_string();
+    let output = trustpub(
+        &["pypi", "upload", "--repository-url", &url],
+        &testbed.github_env(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("broken-1.0-py3-none-any.whl"), "{err}");
+    assert!(
+        err.contains("Bad_Name-1.0.tar.gz"),
+        "every bad file is reported: {err}"
+    );
+    assert!(err.contains("nothing was uploaded"), "{err}");
+    let records = testbed.records();
+    assert!(
+        records.mints.is_empty() && records.uploads.is_empty(),
+        "no token, no upload"
+    );
+}

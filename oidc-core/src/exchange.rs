@@ -245,7 +245,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(obtained.credential.secret.expose(), "minted");
-        let seen = flaky.seen.lock().unwrap();
+        let seen = flaky.seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 3);
         let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
         assert_eq!(

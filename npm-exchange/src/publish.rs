@@ -5,7 +5,7 @@
 //! clear errors; a version that already exists with the same integrity is "already
 //! published", so a re-run of a release job succeeds.
 
-use oidc_core::http::{error_chain, retry_after, summarize_body};
+use oidc_core::http::{ResponseText, error_chain};
 use oidc_core::{HttpClient, HttpError, RetryPolicy, Secret};
 use serde_json::Value;
 
@@ -181,18 +181,13 @@ impl Publisher {
                     });
                 }
             };
-            let status = response.status().as_u16();
-            if (200..300).contains(&status) {
+            let response = ResponseText::read(response).await;
+            let status = response.status;
+            if response.is_success() {
                 return Ok(PublishStatus::Published);
             }
-            let wait = retry_after(&response);
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = response.text().await.unwrap_or_default();
-            let message = summarize_body(content_type.as_deref(), &body);
+            let wait = response.retry_after;
+            let message = response.summary();
             let exists =
                 (status == 403 && message.contains("previously published")) || status == 409;
             if exists {

@@ -396,6 +396,49 @@ fn load_pem_bundle(
     Ok(certificates)
 }
 
+/// A response read to its end: what a caller needs to explain it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseText {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The `Retry-After` header, read as a wait.
+    pub retry_after: Option<Duration>,
+    /// The body as text (empty if it could not be read).
+    pub body: String,
+}
+
+impl ResponseText {
+    /// Reads the whole response.
+    pub async fn read(response: Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retry_after = retry_after(&response);
+        let body = response.text().await.unwrap_or_default();
+        Self {
+            status,
+            content_type,
+            retry_after,
+            body,
+        }
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// A safe one-line summary of the body ([`summarize_body`]).
+    pub fn summary(&self) -> String {
+        summarize_body(self.content_type.as_deref(), &self.body)
+    }
+}
+
 /// A short, safe description of an error response body for messages: the JSON `message` or
 /// `detail` when there is one, "an HTML page" for HTML, else the first line, truncated.
 pub fn summarize_body(content_type: Option<&str>, body: &str) -> String {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use oidc_core::http::summarize_body;
+use oidc_core::http::ResponseText;
 use oidc_core::{HttpClient, HttpError};
 use serde::Deserialize;
 use url::Url;
@@ -76,25 +76,24 @@ pub async fn project_files(
                 .header("Cache-Control", "max-age=0")
         })
         .await?;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = response.text().await.unwrap_or_default();
-    if status == 404 {
+    let response = ResponseText::read(response).await;
+    if response.status == 404 {
         return Ok(None);
     }
-    if !(200..300).contains(&status) {
+    if !response.is_success() {
         return Err(SimpleIndexError::Status {
             url: url.to_string(),
-            status,
-            body: summarize_body(Some(&content_type), &body),
+            status: response.status,
+            body: response.summary(),
         });
     }
-    if content_type.contains("json") {
+    let body = response.body;
+    if response
+        .content_type
+        .as_deref()
+        .unwrap_or_default()
+        .contains("json")
+    {
         let page: JsonPage =
             serde_json::from_str(&body).map_err(|err| SimpleIndexError::Malformed {
                 url: url.to_string(),

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use oidc_core::ci::workflow_filename;
 use oidc_core::claims::IssuerKind;
-use oidc_core::http::summarize_body;
+use oidc_core::http::ResponseText;
 use oidc_core::process::BoxFuture;
 use oidc_core::{
     AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, Secret, TokenRequest,
@@ -107,17 +107,12 @@ impl NpmExchange {
                     .header("Content-Length", "0")
             })
             .await?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.text().await.unwrap_or_default();
+        let response = ResponseText::read(response).await;
+        let (status, body) = (response.status, response.body.as_str());
         let registry = self.registry.host();
         let package = self.package.as_str().to_owned();
-        if (200..300).contains(&status) {
-            return match serde_json::from_str::<ExchangeResponse>(&body) {
+        if response.is_success() {
+            return match serde_json::from_str::<ExchangeResponse>(body) {
                 Ok(ExchangeResponse {
                     token: Some(token),
                     expires,
@@ -151,7 +146,7 @@ impl NpmExchange {
                 }),
             };
         }
-        match serde_json::from_str::<ErrorResponse>(&body) {
+        match serde_json::from_str::<ErrorResponse>(body) {
             Ok(
                 ErrorResponse {
                     message: Some(message),
@@ -172,7 +167,7 @@ impl NpmExchange {
                 registry,
                 package,
                 status,
-                body: summarize_body(content_type.as_deref(), &body),
+                body: response.summary(),
             }),
         }
     }

@@ -7,7 +7,7 @@ use url::Url;
 
 use super::{IdentityError, Provider, TokenRequest};
 use crate::env::Environment;
-use crate::http::{HttpClient, summarize_body};
+use crate::http::{HttpClient, ResponseText};
 use crate::process::BoxFuture;
 use crate::secret::IdToken;
 
@@ -57,20 +57,14 @@ impl GoogleCloud {
                 client.get(url.clone()).header("Metadata-Flavor", "Google")
             })
             .await?;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.text().await.unwrap_or_default();
-        if !status.is_success() {
+        let response = ResponseText::read(response).await;
+        if !response.is_success() {
             return Err(IdentityError::GoogleMetadata {
-                status: status.as_u16(),
-                body: summarize_body(content_type.as_deref(), &body),
+                status: response.status,
+                body: response.summary(),
             });
         }
-        Ok(Some(IdToken::new(body)))
+        Ok(Some(IdToken::new(response.body)))
     }
 }
 

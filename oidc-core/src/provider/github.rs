@@ -7,7 +7,7 @@ use url::Url;
 
 use super::{IdentityError, Provider, TokenRequest};
 use crate::env::Environment;
-use crate::http::{HttpClient, summarize_body};
+use crate::http::{HttpClient, ResponseText};
 use crate::process::BoxFuture;
 use crate::secret::IdToken;
 
@@ -70,34 +70,28 @@ impl GithubActions {
                     .header(reqwest::header::ACCEPT, "application/json")
             })
             .await?;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.text().await.unwrap_or_default();
-        if !status.is_success() {
+        let response = ResponseText::read(response).await;
+        if !response.is_success() {
             return Err(IdentityError::GithubEndpoint {
-                status: status.as_u16(),
-                body: summarize_body(content_type.as_deref(), &body),
+                status: response.status,
+                body: response.summary(),
             });
         }
         #[derive(serde::Deserialize)]
         struct TokenResponse {
             value: Option<String>,
         }
-        match serde_json::from_str::<TokenResponse>(&body) {
+        match serde_json::from_str::<TokenResponse>(&response.body) {
             Ok(TokenResponse { value: Some(value) }) if !value.trim().is_empty() => {
                 Ok(Some(IdToken::new(value)))
             }
             Ok(_) => Err(IdentityError::GithubEndpoint {
-                status: status.as_u16(),
+                status: response.status,
                 body: "the response has no `value` field holding the token".into(),
             }),
             Err(_) => Err(IdentityError::GithubEndpoint {
-                status: status.as_u16(),
-                body: summarize_body(content_type.as_deref(), &body),
+                status: response.status,
+                body: response.summary(),
             }),
         }
     }

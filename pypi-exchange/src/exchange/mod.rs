@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oidc_core::http::summarize_body;
+use oidc_core::http::{ResponseText, summarize_body};
 use oidc_core::process::BoxFuture;
 use oidc_core::{
     AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, Secret, TokenRequest,
@@ -260,12 +260,8 @@ impl Exchange for PypiExchange {
 }
 
 async fn read(response: reqwest::Response) -> (Option<String>, String) {
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (content_type, response.text().await.unwrap_or_default())
+    let response = ResponseText::read(response).await;
+    (response.content_type, response.body)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use oidc_core::http::{error_chain, retry_after, summarize_body};
+use oidc_core::http::{ResponseText, error_chain, summarize_body};
 use oidc_core::{HttpClient, Secret};
 use reqwest::multipart::{Form, Part};
 use url::Url;
@@ -92,18 +92,16 @@ pub(crate) async fn send(
     if status.is_success() {
         return Ok(());
     }
-    let wait = retry_after(&response);
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.text().await.unwrap_or_default();
+    let response = ResponseText::read(response).await;
     Err(UploadError::Rejected {
         filename: dist.filename.clone(),
-        status: status.as_u16(),
-        message: warehouse_message(status.as_u16(), content_type.as_deref(), &body),
-        retry_after: wait,
+        status: response.status,
+        message: warehouse_message(
+            response.status,
+            response.content_type.as_deref(),
+            &response.body,
+        ),
+        retry_after: response.retry_after,
     })
 }
 

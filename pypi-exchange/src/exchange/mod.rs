@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oidc_core::http::{ResponseText, summarize_body};
+use oidc_core::http::ResponseText;
 use oidc_core::process::BoxFuture;
 use oidc_core::{
     AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, Secret, TokenRequest,
@@ -119,49 +119,67 @@ impl PypiExchange {
                 c.get(url.clone()).header("Accept", "application/json")
             })
             .await?;
-        let status = response.status().as_u16();
-        let (content_type, body) = read(response).await;
+        let response = ResponseText::read(response).await;
         let host = self.index.host();
-        match status {
-            200 => serde_json::from_str::<AudienceResponse>(&body)
+        match response.status {
+            200 => serde_json::from_str::<AudienceResponse>(&response.body)
                 .map(|r| r.audience)
-                .map_err(|_| PypiExchangeError::Unexpected {
-                    step: "audience retrieval",
-                    host,
-                    status,
-                    body: summarize_body(content_type.as_deref(), &body),
-                }),
+                .map_err(|_| self.unexpected("audience retrieval", &response)),
             403 => Err(PypiExchangeError::Disabled { host }),
             404 => Err(PypiExchangeError::Unsupported { host }),
-            _ => Err(PypiExchangeError::Unexpected {
-                step: "audience retrieval",
-                host,
-                status,
-                body: summarize_body(content_type.as_deref(), &body),
-            }),
+            _ => Err(self.unexpected("audience retrieval", &response)),
+        }
+    }
+
+    /// POSTs `{"token": token}` to an OIDC endpoint of the index, as JSON.
+    async fn post_token(
+        &self,
+        what: &str,
+        path: &str,
+        token: &str,
+        retry: bool,
+    ) -> Result<ResponseText, PypiExchangeError> {
+        let url = self.index.endpoint(path);
+        let payload = serde_json::json!({ "token": token }).to_string();
+        let build = |c: &reqwest::Client| {
+            c.post(url.clone())
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json")
+                .body(payload.clone())
+        };
+        let response = if retry {
+            self.http.send(what, &url, build).await?
+        } else {
+            self.http.send_once(what, &url, build).await?
+        };
+        Ok(ResponseText::read(response).await)
+    }
+
+    /// The error for an answer that is not what the index should say.
+    fn unexpected(&self, step: &'static str, response: &ResponseText) -> PypiExchangeError {
+        PypiExchangeError::Unexpected {
+            step,
+            host: self.index.host(),
+            status: response.status,
+            body: response.summary(),
         }
     }
 
     /// POST `/_/oidc/mint-token` with a fresh ID token.
     pub async fn mint(&self, ambient: &AmbientToken) -> Result<Credential, PypiExchangeError> {
-        let url = self.index.endpoint("/_/oidc/mint-token");
-        let payload = serde_json::json!({ "token": ambient.token.expose() }).to_string();
         // Not retried: each ID token mints at most once (`jti`), so a retry after a lost
         // response would be refused as a reuse. A failed mint is redone with a fresh token.
         let response = self
-            .http
-            .send_once("PyPI token minting", &url, |c| {
-                c.post(url.clone())
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .body(payload.clone())
-            })
+            .post_token(
+                "PyPI token minting",
+                "/_/oidc/mint-token",
+                ambient.token.expose(),
+                false,
+            )
             .await?;
-        let status = response.status().as_u16();
-        let (content_type, body) = read(response).await;
         let host = self.index.host();
-        if status == 200 {
-            return match serde_json::from_str::<MintResponse>(&body) {
+        if response.status == 200 {
+            return match serde_json::from_str::<MintResponse>(&response.body) {
                 Ok(MintResponse {
                     token: Some(token),
                     expires,
@@ -176,52 +194,37 @@ impl PypiExchange {
                 _ => Err(PypiExchangeError::Unexpected {
                     step: "token minting",
                     host,
-                    status,
+                    status: response.status,
                     body: "the index gave an invalid response: no `token` in it".into(),
                 }),
             };
         }
-        match serde_json::from_str::<MintFailure>(&body) {
+        match serde_json::from_str::<MintFailure>(&response.body) {
             Ok(failure) if !failure.errors.is_empty() => Err(PypiExchangeError::Rejected {
                 host,
-                status,
+                status: response.status,
                 errors: failure.errors,
                 claims: Box::new(ambient.claims.clone()),
                 testpypi: self.index.is_testpypi(),
             }),
-            _ => Err(PypiExchangeError::Unexpected {
-                step: "token minting",
-                host,
-                status,
-                body: summarize_body(content_type.as_deref(), &body),
-            }),
+            _ => Err(self.unexpected("token minting", &response)),
         }
     }
 
     /// POST `/_/oidc/burn-token`: revoke a minted token.
     pub async fn burn(&self, credential: &Credential) -> Result<(), PypiExchangeError> {
-        let url = self.index.endpoint("/_/oidc/burn-token");
-        let payload = serde_json::json!({ "token": credential.secret.expose() }).to_string();
         let response = self
-            .http
-            .send("PyPI token revocation", &url, |c| {
-                c.post(url.clone())
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .body(payload.clone())
-            })
+            .post_token(
+                "PyPI token revocation",
+                "/_/oidc/burn-token",
+                credential.secret.expose(),
+                true,
+            )
             .await?;
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
+        if response.is_success() {
             return Ok(());
         }
-        let (content_type, body) = read(response).await;
-        Err(PypiExchangeError::Unexpected {
-            step: "token revocation",
-            host: self.index.host(),
-            status,
-            body: summarize_body(content_type.as_deref(), &body),
-        })
+        Err(self.unexpected("token revocation", &response))
     }
 }
 
@@ -257,11 +260,6 @@ impl Exchange for PypiExchange {
     ) -> BoxFuture<'a, Result<(), PypiExchangeError>> {
         Box::pin(self.burn(credential))
     }
-}
-
-async fn read(response: reqwest::Response) -> (Option<String>, String) {
-    let response = ResponseText::read(response).await;
-    (response.content_type, response.body)
 }
 
 #[cfg(test)]

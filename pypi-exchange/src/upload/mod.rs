@@ -10,6 +10,7 @@
 mod error;
 mod form;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -19,7 +20,7 @@ use url::Url;
 
 pub use error::UploadError;
 
-use crate::dist::Distribution;
+use crate::dist::{Distribution, normalize_name};
 use crate::index::PackageIndex;
 use crate::simple::{ProjectFiles, project_files};
 
@@ -133,7 +134,12 @@ pub struct Uploader {
     http: HttpClient,
     index: PackageIndex,
     options: UploadOptions,
+    /// `--skip-existing` looks at each project's page once per run, however many files it has.
+    before_upload: tokio::sync::Mutex<HashMap<String, ProjectPage>>,
 }
+
+/// A project's simple page, fetched at most once (concurrent askers wait for the first).
+type ProjectPage = Arc<tokio::sync::OnceCell<Option<ProjectFiles>>>;
 
 impl Uploader {
     /// An uploader to `index`.
@@ -142,6 +148,7 @@ impl Uploader {
             http,
             index,
             options,
+            before_upload: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -245,6 +252,19 @@ impl Uploader {
         }
     }
 
+    /// The project a distribution belongs to (validation guarantees a name; the filename's
+    /// first segment stands in otherwise).
+    fn project(dist: &Distribution) -> String {
+        dist.metadata.name.clone().unwrap_or_else(|| {
+            dist.filename
+                .split('-')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    }
+
+    /// The project's files as the index lists them now.
     async fn project_files(
         &self,
         dist: &Distribution,
@@ -254,15 +274,7 @@ impl Uploader {
             .simple_url
             .clone()
             .unwrap_or_else(|| self.index.simple_url());
-        // Validation guarantees a name; the filename's first segment stands in otherwise.
-        let project = dist.metadata.name.clone().unwrap_or_else(|| {
-            dist.filename
-                .split('-')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        });
-        project_files(&self.http, &simple, &project)
+        project_files(&self.http, &simple, &Self::project(dist))
             .await
             .map_err(|err| UploadError::Index {
                 filename: dist.filename.clone(),
@@ -272,7 +284,14 @@ impl Uploader {
 
     /// `--skip-existing`: look before uploading.
     async fn check_existing(&self, dist: &Distribution) -> Result<Option<FileStatus>, UploadError> {
-        let Some(files) = self.project_files(dist).await? else {
+        let page = Arc::clone(
+            self.before_upload
+                .lock()
+                .await
+                .entry(normalize_name(&Self::project(dist)))
+                .or_default(),
+        );
+        let Some(files) = page.get_or_try_init(|| self.project_files(dist)).await? else {
             return Ok(None);
         };
         match files.get(&dist.filename) {

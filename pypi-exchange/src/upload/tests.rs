@@ -419,3 +419,27 @@ fn warehouse_messages() {
         "Conflict"
     );
 }
+
+#[tokio::test]
+async fn skip_existing_reads_each_project_page_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = write_wheel(dir.path(), "sample", "1.0");
+    let sdist = write_sdist(dir.path(), "sample", "1.0");
+    let server = MockServer::start().await;
+    let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
+    Mock::given(method("GET"))
+        .and(path("/simple/sample/"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let options = UploadOptions {
+        skip_existing: true,
+        ..fast()
+    };
+    let results = uploader(&server, options)
+        .upload_all(vec![item(wheel), item(sdist)], &token(), Arc::new(NoReport))
+        .await;
+    assert!(results.iter().all(|r| matches!(r.outcome, Ok(FileStatus::Uploaded))));
+    assert_eq!(bodies.lock().unwrap().len(), 2);
+}

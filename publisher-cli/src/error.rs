@@ -1,6 +1,7 @@
 //! The CLI's error: every library error, mapped to an exit code.
 
-use oidc_core::{HttpError, IdentityError};
+use oidc_core::ci::EventRefused;
+use oidc_core::{HttpError, IdentityError, ObtainError};
 
 use crate::exit::Outcome;
 
@@ -10,6 +11,9 @@ pub enum CliError {
     /// No ambient identity.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// The run's event may not publish.
+    #[error(transparent)]
+    Event(#[from] EventRefused),
     /// HTTP setup or transport.
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -31,7 +35,7 @@ impl CliError {
     /// The exit code for this error.
     pub fn outcome(&self) -> Outcome {
         match self {
-            CliError::Identity(_) | CliError::Exchange(_) => Outcome::Identity,
+            CliError::Identity(_) | CliError::Event(_) | CliError::Exchange(_) => Outcome::Identity,
             CliError::Http(HttpError::InsecureUrl { .. }) | CliError::Usage(_) => Outcome::Usage,
             CliError::Http(_) => Outcome::Identity,
             CliError::Testbed(_) | CliError::Internal(_) => Outcome::Internal,
@@ -42,11 +46,24 @@ impl CliError {
     pub fn title(&self) -> &'static str {
         match self {
             CliError::Identity(_) => "No OIDC identity",
+            CliError::Event(_) => "Publishing refused for this event",
             CliError::Exchange(_) => "Trusted publishing exchange failure",
             CliError::Http(_) => "Network error",
             CliError::Testbed(_) => "Demo failed",
             CliError::Usage(_) => "Usage error",
             CliError::Internal(_) => "Internal error",
+        }
+    }
+}
+
+impl<E: std::error::Error> From<ObtainError<E>> for CliError {
+    fn from(err: ObtainError<E>) -> Self {
+        match err {
+            ObtainError::Identity(err) => CliError::Identity(err),
+            ObtainError::Event(err) => CliError::Event(err),
+            ObtainError::Audience(err) | ObtainError::Exchange(err) => {
+                CliError::Exchange(err.to_string())
+            }
         }
     }
 }

@@ -38,6 +38,16 @@ impl Outcome {
         Outcome::VerificationFailed,
     ];
 
+    /// The outcome of a run that published `done` artifacts (or found them already there) and
+    /// failed `failed`.
+    pub fn from_counts(done: usize, failed: usize) -> Self {
+        match (failed, done) {
+            (0, _) => Outcome::Success,
+            (_, 0) => Outcome::UploadFailed,
+            _ => Outcome::Partial,
+        }
+    }
+
     /// The process exit code.
     pub fn code(self) -> u8 {
         self as u8

@@ -108,3 +108,59 @@ async fn invalid_distributions_upload_nothing_and_exit_4() {
         "no token, no upload"
     );
 }
+
+fn npm_tarball(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join("pkg.tgz");
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let manifest = serde_json::json!({"name": name, "version": "1.0.0"}).to_string();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(manifest.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "package/package.json", manifest.as_bytes())
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    path
+}
+
+#[tokio::test]
+async fn npm_refusals_exit_3_and_stop_before_publishing() {
+    let testbed = testbed().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tarball = npm_tarball(dir.path(), "no-publisher");
+    let registry = testbed.npm_registry_url().to_string();
+    let args = [
+        "npm",
+        "publish",
+        "--registry",
+        registry.as_str(),
+        tarball.to_str().unwrap(),
+    ];
+
+    // No trusted publisher for the package: npm's answer, explained, and nothing published.
+    let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("OIDC token exchange for no-publisher failed"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(testbed.records().npm_publishes.is_empty());
+
+    // A pull_request_target run never asks for a token.
+    let mut env = testbed.github_env();
+    env.insert("GITHUB_EVENT_NAME".into(), "pull_request_target".into());
+    let issued = testbed.records().tokens_issued.len();
+    let output = trustpub(&args, &env, dir.path()).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("::error title=Publishing refused for this event::"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(testbed.records().tokens_issued.len(), issued);
+}

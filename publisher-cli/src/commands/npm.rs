@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use npm_exchange::package::{Access, PackageTarball, PublishDocument, PublishOptions};
 use npm_exchange::{NpmExchange, NpmRegistry, PublishStatus, Publisher};
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
-use oidc_core::{RetryPolicy, Secret, obtain};
+use oidc_core::{ObtainError, RetryPolicy, Secret, obtain};
 
 use crate::cli::{AccessArg, NpmPublishArgs};
 use crate::commands::pypi::human_size;
@@ -61,7 +61,7 @@ pub async fn publish(
     let mut table = String::from(
         "## trustpub: npm publish\n\n| Package | Tag | Size | Result |\n|---|---|---|---|\n",
     );
-    let (mut done, mut failed) = (0, 0);
+    let (mut done, mut failed, mut refused) = (0, 0, 0);
     for (tarball, document) in &packages {
         let label = format!("{}@{}", document.name(), document.version());
         let credential = match &token {
@@ -91,12 +91,12 @@ pub async fn publish(
                         );
                         obtained.credential.secret
                     }
-                    Err(err) => {
-                        if done == 0 && failed == 0 && packages.len() == 1 {
-                            return Err(CliError::Exchange(err.to_string()));
-                        }
+                    // A refusal is about this package's trusted publisher: the others may
+                    // still go. No identity, or an event that may not publish, stops it all.
+                    Err(ObtainError::Exchange(err)) => {
                         printer.error("Trusted publishing exchange failure", &err.to_string());
                         failed += 1;
+                        refused += 1;
                         table.push_str(&format!(
                             "| `{label}` | {} | {} | **exchange refused** |\n",
                             document.tag(),
@@ -104,6 +104,7 @@ pub async fn publish(
                         ));
                         continue;
                     }
+                    Err(err) => return Err(err.into()),
                 }
             }
         };
@@ -149,10 +150,10 @@ pub async fn publish(
     printer.info(&format!(
         "{done} package(s) published or already present, {failed} failed"
     ));
-    Ok(match (failed, done) {
-        (0, _) => Outcome::Success,
-        (_, 0) => Outcome::UploadFailed,
-        _ => Outcome::Partial,
+    Ok(if done == 0 && refused > 0 && refused == failed {
+        Outcome::Identity
+    } else {
+        Outcome::from_counts(done, failed)
     })
 }
 

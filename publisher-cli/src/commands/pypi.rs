@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
-use oidc_core::{ObtainError, Secret, Session};
+use oidc_core::{Secret, Session};
 use pypi_exchange::attestation;
 use pypi_exchange::dist::{
     Collection, Distribution, Problem, Severity, ValidateOptions, collect, validate,
@@ -13,7 +13,7 @@ use pypi_exchange::dist::{
 use pypi_exchange::upload::{
     FileResult, FileStatus, StaticCredentials, UploadItem, UploadOptions, Uploader,
 };
-use pypi_exchange::{PackageIndex, PypiExchange, PypiExchangeError};
+use pypi_exchange::{PackageIndex, PypiExchange};
 
 use crate::cli::PypiUploadArgs;
 use crate::context::Context;
@@ -136,9 +136,7 @@ pub async fn upload(
                 printer as &dyn MaskSink,
             );
             // Mint before the first file so a refused exchange stops everything cleanly.
-            if let Err(err) = session.credential().await {
-                return Err(exchange_error(err));
-            }
+            session.credential().await?;
             printer.status(
                 "Minted",
                 &format!(
@@ -273,13 +271,14 @@ async fn read_and_validate(
     let reads: Vec<Result<Distribution, Problem>> =
         futures_util::stream::iter(collection.dists.clone())
             .map(|path| async move {
+                let file = path.display().to_string();
                 match tokio::task::spawn_blocking(move || Distribution::read(&path)).await {
                     Ok(Ok(dist)) => Ok(dist),
                     Ok(Err(err)) => Err(Problem::from_read_error(&err)),
                     Err(err) => Err(Problem::error(
-                        "?",
+                        &file,
                         None,
-                        format!("reading panicked: {err}"),
+                        format!("reading it failed unexpectedly: {err}"),
                     )),
                 }
             })
@@ -322,10 +321,6 @@ async fn read_and_validate(
         );
     }
     Ok(Some((collection, dists)))
-}
-
-fn exchange_error(err: ObtainError<PypiExchangeError>) -> CliError {
-    CliError::Exchange(err.to_string())
 }
 
 fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcome {
@@ -385,11 +380,7 @@ fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcom
     printer.info(&format!(
         "{done} file(s) published or already present, {failed} failed"
     ));
-    match (failed, done) {
-        (0, _) => Outcome::Success,
-        (_, 0) => Outcome::UploadFailed,
-        _ => Outcome::Partial,
-    }
+    Outcome::from_counts(done, failed)
 }
 
 /// `1.5 MiB`.

@@ -440,6 +440,10 @@ async fn skip_existing_reads_each_project_page_once() {
     let results = uploader(&server, options)
         .upload_all(vec![item(wheel), item(sdist)], &token(), Arc::new(NoReport))
         .await;
-    assert!(results.iter().all(|r| matches!(r.outcome, Ok(FileStatus::Uploaded))));
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r.outcome, Ok(FileStatus::Uploaded)))
+    );
     assert_eq!(bodies.lock().unwrap().len(), 2);
 }

@@ -66,11 +66,6 @@ impl NpmRegistry {
         format!("npm:{}", self.url.host_str().unwrap_or_default())
     }
 
-    /// Whether this is the public registry.
-    pub fn is_npmjs(&self) -> bool {
-        self.url.host_str() == Some("registry.npmjs.org")
-    }
-
     /// An absolute path on the registry's origin (the exchange drops any path prefix, as npm does).
     pub fn origin_path(&self, path: &str) -> Url {
         let mut url = self.url.clone();

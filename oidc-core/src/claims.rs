@@ -5,8 +5,6 @@
 //! sending the token anywhere. [`crate::jwks::verify`] adds signature verification against a JWKS
 //! for the testbed and for diagnostics.
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use serde_json::{Map, Value};
 
@@ -292,14 +290,6 @@ impl Claims {
                     self.get_text(name).unwrap_or_else(|| "MISSING".to_owned()),
                 )
             })
-            .collect()
-    }
-
-    /// Every claim sorted by name, as display text (for `trustpub token --claims`).
-    pub fn all_text(&self) -> BTreeMap<String, String> {
-        self.raw
-            .keys()
-            .filter_map(|k| self.get_text(k).map(|v| (k.clone(), v)))
             .collect()
     }
 }

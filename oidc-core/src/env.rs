@@ -71,13 +71,6 @@ impl MapEnv {
         self
     }
 
-    /// Removes a variable.
-    #[must_use]
-    pub fn without(mut self, name: &str) -> Self {
-        self.vars.remove(name);
-        self
-    }
-
     /// Serves `contents` for reads of `path` instead of the file system.
     #[must_use]
     pub fn with_file(mut self, path: impl Into<PathBuf>, contents: impl Into<String>) -> Self {

@@ -202,11 +202,6 @@ impl HttpClient {
         &self.inner
     }
 
-    /// The retry policy.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
-    }
-
     /// Refuses plain `http` to anything but a loopback host.
     pub fn check_url(url: &Url) -> Result<(), HttpError> {
         match url.scheme() {

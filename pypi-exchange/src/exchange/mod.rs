@@ -97,11 +97,6 @@ impl PypiExchange {
         }
     }
 
-    /// The index.
-    pub fn index(&self) -> &PackageIndex {
-        &self.index
-    }
-
     /// The index's OIDC audience (GET `/_/oidc/audience` once per run; a failure is not
     /// remembered, so a later call asks again).
     pub async fn audience(&self) -> Result<String, PypiExchangeError> {

@@ -9,7 +9,7 @@ use oidc_core::http::{ResponseText, error_chain};
 use oidc_core::{HttpClient, HttpError, RetryPolicy, Secret};
 use serde_json::Value;
 
-use crate::package::PublishDocument;
+use crate::package::{PackageName, PublishDocument, package_url};
 use crate::registry::NpmRegistry;
 
 /// How a publish ended, when it did not fail.
@@ -163,7 +163,7 @@ impl Publisher {
                     }
                     // A lost response after the registry stored the version is not a failure.
                     if self
-                        .existing_integrity(&package, &version, token)
+                        .existing_integrity(document.name(), &version, token)
                         .await
                         .as_deref()
                         == Some(integrity)
@@ -191,7 +191,9 @@ impl Publisher {
             let exists =
                 (status == 403 && message.contains("previously published")) || status == 409;
             if exists {
-                let remote = self.existing_integrity(&package, &version, token).await;
+                let remote = self
+                    .existing_integrity(document.name(), &version, token)
+                    .await;
                 if remote.as_deref() == Some(integrity) {
                     return Ok(PublishStatus::AlreadyPublished);
                 }
@@ -229,12 +231,11 @@ impl Publisher {
     /// The integrity the registry lists for `package@version`, if it has that version.
     pub async fn existing_integrity(
         &self,
-        package: &str,
+        name: &PackageName,
         version: &str,
         token: &Secret,
     ) -> Option<String> {
-        let name = crate::package::PackageName::parse(package).ok()?;
-        let url = crate::package::package_url(self.registry.url(), &name);
+        let url = package_url(self.registry.url(), name);
         let response = self
             .http
             .send("npm packument lookup", &url, |c| {

@@ -92,7 +92,9 @@ async fn pypi_uploads_are_forwarded() {
 async fn pypi_forward_refusals_fail_the_upload() {
     let refuse = Router::new().route(
         "/",
-        post(|| async { (StatusCode::CONFLICT, "File already exists.") }),
+        // Like pypiserver, read the upload before refusing it: answering mid-body would race the
+        // sender and turn the refusal into a broken connection.
+        post(|_upload: axum::body::Bytes| async { (StatusCode::CONFLICT, "File already exists.") }),
     );
     let target = serve(refuse).await;
     let config = TestbedConfig {

@@ -202,6 +202,11 @@ impl HttpClient {
         &self.inner
     }
 
+    /// The retry policy requests through this client follow.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// Refuses plain `http` to anything but a loopback host.
     pub fn check_url(url: &Url) -> Result<(), HttpError> {
         match url.scheme() {

@@ -9,6 +9,7 @@
 
 pub mod ci;
 pub mod claims;
+pub mod doctor;
 pub mod env;
 pub mod exchange;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod process;
 pub mod provider;
 pub mod secret;
 pub mod session;
+pub mod sigstore;
 
 pub use claims::{Claims, ClaimsError};
 pub use env::{Environment, MapEnv, ProcessEnv};

@@ -1,0 +1,601 @@
+//! Diagnosing a trusted-publishing setup, for any registry.
+//!
+//! `trustpub doctor` answers one question: would a publish from this job work, and if not, what
+//! exactly must change? This module holds the registry-neutral part of the answer:
+//!
+//! - the findings model: [`Finding`] (a problem or a note, with a stable kebab-case `code` and
+//!   the fix), [`FieldCheck`] (one claim compared with what the registry matches on),
+//!   [`PublisherForm`] (the values to enter in the registry's trusted-publisher form),
+//!   [`ExchangeOutcome`] and the whole [`Diagnosis`] with its [`Conclusion`];
+//! - the checks every GitHub Actions ID token gets whatever the registry ([`checks`]: the event,
+//!   the issuer, the clock, the audience, the runner) and the translation of a failed token
+//!   request into what to change ([`checks::identity_finding`]);
+//! - the driver: a registry implements [`RegistryDoctor`] (its comparisons, its form, its
+//!   exchange attempt), and [`diagnose`] runs the live diagnosis (fetch a token, compare, attempt
+//!   the exchange) while [`diagnose_offline`] explains captured claims with no network at all.
+//!
+//! Nothing here prints or holds a secret: a [`Diagnosis`] is safe to render, serialize and log.
+
+pub mod checks;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::ci::MaskSink;
+use crate::claims::Claims;
+use crate::process::BoxFuture;
+use crate::provider::{AmbientToken, Detector, TokenRequest};
+
+pub use checks::{ClaimRequirements, check_claims, identity_finding};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing to change.
+    Note,
+    /// Works today, but fragile or surprising.
+    Warning,
+    /// A publish would fail until this is changed.
+    Error,
+}
+
+impl Severity {
+    /// `note`, `warning`, `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Note => "note",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One thing the diagnosis found: what, why, and what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How bad it is.
+    pub severity: Severity,
+    /// A stable kebab-case id (`missing-id-token-permission`): tools branch on it.
+    pub code: &'static str,
+    /// One line.
+    pub title: String,
+    /// The evidence and the explanation.
+    pub detail: String,
+    /// The concrete change to make, when there is one (may span several lines).
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    /// A finding without a fix.
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity,
+            code,
+            title: title.into(),
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    /// An error finding.
+    pub fn error(code: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(Severity::Error, code, title, detail)
+    }
+
+    /// A warning finding.
+    pub fn warning(
+        code: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::new(Severity::Warning, code, title, detail)
+    }
+
+    /// A note.
+    pub fn note(code: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(Severity::Note, code, title, detail)
+    }
+
+    /// The same finding with the change to make.
+    #[must_use]
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// What the user says the trusted publisher is registered with (`--expect-*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expectations {
+    /// `owner/name`.
+    pub repository: Option<String>,
+    /// The workflow file name (`release.yml`).
+    pub workflow: Option<String>,
+    /// The environment name.
+    pub environment: Option<String>,
+}
+
+impl Expectations {
+    /// The expected workflow as a bare file name: registries store only the file name, so
+    /// `.github/workflows/release.yml` is read as `release.yml`.
+    ///
+    /// ```
+    /// use oidc_core::doctor::Expectations;
+    /// let e = Expectations { workflow: Some(".github/workflows/release.yml".into()), ..Default::default() };
+    /// assert_eq!(e.workflow_filename(), Some("release.yml"));
+    /// ```
+    pub fn workflow_filename(&self) -> Option<&str> {
+        let workflow = self.workflow.as_deref()?;
+        Some(workflow.rsplit('/').next().unwrap_or(workflow))
+    }
+}
+
+/// How a claim compared with what the registry matches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// It matches the expectation or the registry's rule.
+    Match,
+    /// It does not.
+    Mismatch,
+    /// The claim is absent.
+    Missing,
+    /// Nothing to compare with (no `--expect-*` given): shown for reference.
+    Unchecked,
+}
+
+/// One field the registry matches on, the token's value and the comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldCheck {
+    /// What the registry matches (`repository`, `workflow filename`).
+    pub field: &'static str,
+    /// The claim the value comes from (`job_workflow_ref`).
+    pub claim: &'static str,
+    /// The value in the token (derived, for the workflow file name).
+    pub value: Option<String>,
+    /// What it should be: the `--expect-*` value or the registry's rule.
+    pub expected: Option<String>,
+    /// How the registry compares (`exact`, `case-insensitive`).
+    pub rule: &'static str,
+    /// The result.
+    pub verdict: Verdict,
+}
+
+impl FieldCheck {
+    /// Compares `value` with an optional expectation: `Unchecked` without one.
+    pub fn compare(
+        field: &'static str,
+        claim: &'static str,
+        value: Option<&str>,
+        expected: Option<&str>,
+        case_insensitive: bool,
+    ) -> Self {
+        let verdict = match (value, expected) {
+            (_, None) => Verdict::Unchecked,
+            (None, Some(_)) => Verdict::Missing,
+            (Some(value), Some(expected)) => {
+                let same = if case_insensitive {
+                    value.eq_ignore_ascii_case(expected)
+                } else {
+                    value == expected
+                };
+                if same {
+                    Verdict::Match
+                } else {
+                    Verdict::Mismatch
+                }
+            }
+        };
+        Self {
+            field,
+            claim,
+            value: value.map(str::to_owned),
+            expected: expected.map(str::to_owned),
+            rule: if case_insensitive {
+                "case-insensitive"
+            } else {
+                "exact"
+            },
+            verdict,
+        }
+    }
+
+    /// A rule of the registry's own (`github-hosted`, `not pull_request_target`): `holds` says
+    /// whether the value satisfies it.
+    pub fn requirement(
+        field: &'static str,
+        claim: &'static str,
+        value: Option<&str>,
+        expected: &str,
+        holds: bool,
+    ) -> Self {
+        Self {
+            field,
+            claim,
+            value: value.map(str::to_owned),
+            expected: Some(expected.to_owned()),
+            rule: "required",
+            verdict: match (value, holds) {
+                (None, false) => Verdict::Missing,
+                (_, true) => Verdict::Match,
+                (Some(_), false) => Verdict::Mismatch,
+            },
+        }
+    }
+}
+
+/// One field of a registry's trusted-publisher form and the value to enter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormField {
+    /// The label on the registry's form (`Workflow name`).
+    pub label: &'static str,
+    /// What to enter (empty: leave the field empty).
+    pub value: String,
+    /// Why, or what the alternatives are.
+    pub note: Option<String>,
+}
+
+/// Where the trusted publisher is configured and what to enter there for this workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublisherForm {
+    /// Where the form is (`PyPI → the project → Settings → Publishing → GitHub`).
+    pub location: String,
+    /// The fields, in the form's order.
+    pub fields: Vec<FormField>,
+    /// A link that opens the form, pre-filled where the registry supports it.
+    pub link: Option<String>,
+    /// A command that does the same, where the registry has one (`npm trust github …`).
+    pub command: Option<String>,
+}
+
+/// One error the registry gave for a refused exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryError {
+    /// The registry's error code (`invalid-publisher`), when it gives one.
+    pub code: Option<String>,
+    /// Its description or message.
+    pub description: String,
+}
+
+/// What happened when the token was offered to the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum ExchangeOutcome {
+    /// The exchange was not tried.
+    NotAttempted {
+        /// Why not.
+        reason: String,
+    },
+    /// The registry issued a credential (already burned or discarded: never kept, never shown).
+    Succeeded {
+        /// What was done with it.
+        detail: String,
+    },
+    /// The registry refused the token.
+    Refused {
+        /// The HTTP status of the refusal.
+        http_status: u16,
+        /// Each error the registry gave.
+        errors: Vec<RegistryError>,
+        /// What to change, most specific first (the registry crate's hints).
+        fixes: Vec<String>,
+    },
+    /// The exchange did not complete (transport failure, an answer that is not the
+    /// registry's protocol).
+    Failed {
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// An exchange attempt: its outcome and the findings it adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// What the registry did.
+    pub outcome: ExchangeOutcome,
+    /// What it means (an `exchange-refused` error with the fixes, a burn that failed, …).
+    pub findings: Vec<Finding>,
+}
+
+/// A registry's comparison of the claims with what it matches on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Field by field.
+    pub checks: Vec<FieldCheck>,
+    /// The values for the registry's trusted-publisher form.
+    pub form: Option<PublisherForm>,
+    /// What the comparison found.
+    pub findings: Vec<Finding>,
+}
+
+/// Live (a token fetched here, an exchange attempted) or offline (captured claims explained).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// In CI: a fresh token, a real exchange attempt.
+    Live,
+    /// A captured token or claims file: no network at all, no exchange.
+    Offline,
+}
+
+/// A claim as shown (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimRow {
+    /// The claim name.
+    pub name: String,
+    /// Its value as text, `None` when absent.
+    pub value: Option<String>,
+}
+
+/// The bottom line of a diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Conclusion {
+    /// Live: the exchange succeeded and nothing is wrong: a publish would work.
+    Ready,
+    /// No error found, but the exchange was not tried (offline, or no package to try it for).
+    Unproven,
+    /// No credential could be obtained: no identity, a refused event, or a refused exchange.
+    NoCredential,
+    /// A credential was obtained (or none was tried), but a check failed (an `--expect-*`
+    /// mismatch, or a problem in captured claims).
+    ChecksFailed,
+}
+
+/// Everything a doctor run found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// The registry, for people (`PyPI (upload.pypi.org)`).
+    pub registry: String,
+    /// The URL it was diagnosed against.
+    pub target: String,
+    /// Live or offline.
+    pub mode: Mode,
+    /// The audience the token was (or must be) for.
+    pub audience: Option<String>,
+    /// The CI system that issued the token, when one was fetched.
+    pub provider: Option<String>,
+    /// The non-secret claims the registry matches on, plus issuer, audience and times.
+    pub claims: Vec<ClaimRow>,
+    /// Field-by-field comparison.
+    pub checks: Vec<FieldCheck>,
+    /// The trusted-publisher form values for this workflow.
+    pub form: Option<PublisherForm>,
+    /// The exchange attempt.
+    pub exchange: ExchangeOutcome,
+    /// Everything found, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+impl Diagnosis {
+    /// An empty diagnosis for `doctor` in `mode`.
+    fn start(doctor: &dyn RegistryDoctor, mode: Mode) -> Self {
+        Self {
+            registry: doctor.registry(),
+            target: doctor.target(),
+            mode,
+            audience: None,
+            provider: None,
+            claims: Vec::new(),
+            checks: Vec::new(),
+            form: None,
+            exchange: ExchangeOutcome::NotAttempted {
+                reason: String::new(),
+            },
+            findings: Vec::new(),
+        }
+    }
+
+    /// The most severe finding's severity.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The findings of one severity.
+    pub fn findings_of(&self, severity: Severity) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.severity == severity)
+    }
+
+    /// The bottom line.
+    pub fn conclusion(&self) -> Conclusion {
+        let has_errors = self.worst() == Some(Severity::Error);
+        let exchanged = matches!(self.exchange, ExchangeOutcome::Succeeded { .. });
+        match (self.mode, has_errors, exchanged) {
+            (Mode::Live, true, false) => Conclusion::NoCredential,
+            (_, true, _) => Conclusion::ChecksFailed,
+            (Mode::Live, false, true) => Conclusion::Ready,
+            (_, false, _) => Conclusion::Unproven,
+        }
+    }
+
+    /// Sorts the findings most severe first (stable: equal ones keep their order).
+    fn sort(&mut self) {
+        self.findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    }
+
+    /// Adds the claim rows, the common checks and the registry's comparison.
+    fn analyze(&mut self, doctor: &dyn RegistryDoctor, claims: &Claims, now: i64) {
+        self.claims = claim_rows(claims, doctor.matched_claims());
+        self.findings.extend(check_claims(
+            claims,
+            self.audience.as_deref(),
+            &doctor.requirements(),
+            self.mode,
+            now,
+        ));
+        let comparison = doctor.compare(claims);
+        self.checks = comparison.checks;
+        self.form = comparison.form;
+        self.findings.extend(comparison.findings);
+    }
+}
+
+/// The claims shown: issuer and audience, the registry's matched claims, then the times.
+pub fn claim_rows(claims: &Claims, matched: &[&str]) -> Vec<ClaimRow> {
+    let mut names: Vec<&str> = vec!["iss", "aud"];
+    for name in matched.iter().copied().chain(["iat", "nbf", "exp"]) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| ClaimRow {
+            name: name.to_owned(),
+            value: claims.get_text(name),
+        })
+        .collect()
+}
+
+/// What a registry contributes to a diagnosis.
+pub trait RegistryDoctor: Send + Sync {
+    /// The registry, for people (`PyPI (upload.pypi.org)`).
+    fn registry(&self) -> String;
+
+    /// The URL diagnosed (`https://upload.pypi.org/legacy/`).
+    fn target(&self) -> String;
+
+    /// The claims the registry matches on, in the order to show them.
+    fn matched_claims(&self) -> &'static [&'static str];
+
+    /// The audience, when it is known without asking the registry (offline).
+    fn known_audience(&self) -> Option<String>;
+
+    /// The common checks' settings for this registry (a GitHub-hosted runner required?).
+    fn requirements(&self) -> ClaimRequirements;
+
+    /// What to ask the CI for; may ask the registry (PyPI's audience). An error is a finding.
+    fn token_request(&self) -> BoxFuture<'_, Result<TokenRequest, Finding>>;
+
+    /// Compares the claims with what the registry matches on, and fills the form.
+    fn compare(&self, claims: &Claims) -> Comparison;
+
+    /// Live-only checks against the registry itself (npm: does the package exist?).
+    fn registry_checks(&self) -> BoxFuture<'_, Vec<Finding>>;
+
+    /// Offers the token to the registry, then burns or discards whatever it issued. Every
+    /// secret is handed to `mask` the moment it exists.
+    fn attempt<'a>(
+        &'a self,
+        token: &'a AmbientToken,
+        mask: &'a dyn MaskSink,
+    ) -> BoxFuture<'a, Attempt>;
+}
+
+/// Seconds since the epoch, now.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The live diagnosis: the registry's checks, a fresh token for its audience (masked at once),
+/// the common and registry comparisons, then the exchange attempt, unless the run's event may
+/// not publish (trustpub never mints in `pull_request_target` or `pull_request` runs, and the
+/// doctor does not either).
+pub async fn diagnose(
+    doctor: &dyn RegistryDoctor,
+    detector: &Detector,
+    mask: &dyn MaskSink,
+) -> Diagnosis {
+    let mut diagnosis = Diagnosis::start(doctor, Mode::Live);
+    diagnosis.findings.extend(doctor.registry_checks().await);
+    let request = match doctor.token_request().await {
+        Ok(request) => request,
+        Err(finding) => {
+            diagnosis.findings.push(finding);
+            diagnosis.exchange = ExchangeOutcome::NotAttempted {
+                reason: "the registry's audience could not be learned, so no token was requested"
+                    .to_owned(),
+            };
+            diagnosis.sort();
+            return diagnosis;
+        }
+    };
+    diagnosis.audience = Some(request.audience.clone());
+    let ambient = match detector.detect(&request).await {
+        Ok(ambient) => ambient,
+        Err(err) => {
+            diagnosis.findings.push(identity_finding(&err));
+            diagnosis.exchange = ExchangeOutcome::NotAttempted {
+                reason: "no ID token could be had".to_owned(),
+            };
+            diagnosis.sort();
+            return diagnosis;
+        }
+    };
+    mask.mask(ambient.token.expose());
+    diagnosis.provider = Some(ambient.provider.to_owned());
+    diagnosis.analyze(doctor, &ambient.claims, unix_now());
+    diagnosis.exchange = match checks::event_refusal(&ambient.claims) {
+        Some(refused) => ExchangeOutcome::NotAttempted {
+            reason: format!(
+                "trustpub does not mint publish credentials in a `{refused}` run, so the doctor did not either"
+            ),
+        },
+        None => {
+            let attempt = doctor.attempt(&ambient, mask).await;
+            diagnosis.findings.extend(attempt.findings);
+            attempt.outcome
+        }
+    };
+    diagnosis.sort();
+    diagnosis
+}
+
+/// Explains captured claims with no network at all: no token is requested and no exchange is
+/// attempted. `now` is the time to judge expiry and clock skew against.
+pub fn diagnose_offline(doctor: &dyn RegistryDoctor, claims: &Claims, now: i64) -> Diagnosis {
+    let mut diagnosis = Diagnosis::start(doctor, Mode::Offline);
+    diagnosis.audience = doctor.known_audience();
+    diagnosis.analyze(doctor, claims, now);
+    diagnosis.exchange = ExchangeOutcome::NotAttempted {
+        reason: "offline: a captured token is explained without any network; only a run in CI can prove the exchange".to_owned(),
+    };
+    diagnosis.sort();
+    diagnosis
+}
+
+/// Reads a captured token file: a raw JWT (only its claims are decoded; the signature is not
+/// checked) or a JSON object of claims (`trustpub token --claims` output).
+pub fn read_claims(text: &str) -> Result<Claims, crate::claims::ClaimsError> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        let value: serde_json::Value =
+            serde_json::from_str(trimmed).map_err(|err| crate::claims::ClaimsError::Json {
+                segment: "claims file",
+                reason: json_reason(&err),
+            })?;
+        match value {
+            serde_json::Value::Object(map) => Claims::from_map(map),
+            _ => Err(crate::claims::ClaimsError::Json {
+                segment: "claims file",
+                reason: "it is not an object".to_owned(),
+            }),
+        }
+    } else {
+        Claims::decode(&crate::secret::IdToken::new(trimmed))
+    }
+}
+
+/// A JSON error's category and position, never the input (which may hold a token).
+fn json_reason(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let category = match err.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "syntax error",
+        Category::Data => "unexpected data",
+        Category::Eof => "unexpected end of input",
+    };
+    format!("{category} at line {} column {}", err.line(), err.column())
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,10 @@
 //! ambient ID token for a package-scoped publish token ([`exchange::NpmExchange`]), and PUT the
 //! document ([`publish::Publisher`]).
 
+pub mod doctor;
 pub mod exchange;
 pub mod package;
+pub mod provenance;
 pub mod publish;
 pub mod registry;
 

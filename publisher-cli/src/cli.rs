@@ -51,6 +51,13 @@ pub enum Command {
     /// Publish to npm (or any registry with npm's publish API).
     #[command(subcommand)]
     Npm(NpmCommand),
+    /// Check wheels, sdists and npm tarballs against their Sigstore attestations for an
+    /// expected identity, as a consumer would.
+    Verify(VerifyArgs),
+    /// Diagnose trusted publishing: compare this job's token with what the registry matches on,
+    /// print the trusted-publisher form values, try the exchange and say what to change.
+    #[command(subcommand)]
+    Doctor(crate::commands::doctor::DoctorCommand),
     /// Run the whole flow against a built-in simulation of GitHub, PyPI and npm: no CI, no
     /// network, nothing to set up.
     Demo(DemoArgs),
@@ -74,6 +81,24 @@ pub struct TokenArgs {
     /// A variable holding a ready-made token for this audience (`NPM_ID_TOKEN`), checked first.
     #[arg(long, value_name = "NAME")]
     pub token_variable: Option<String>,
+}
+
+/// Which Sigstore instance signs, and the trust root bundles are verified against. Every
+/// signing or verifying command takes these.
+#[derive(Debug, Clone, Args)]
+pub struct SigstoreArgs {
+    /// Fulcio, the certificate authority (a private instance, or the testbed).
+    #[arg(long, value_name = "URL", default_value = oidc_core::sigstore::PUBLIC_GOOD_FULCIO)]
+    pub fulcio_url: String,
+
+    /// Rekor, the transparency log (v1 API).
+    #[arg(long, value_name = "URL", default_value = oidc_core::sigstore::PUBLIC_GOOD_REKOR)]
+    pub rekor_url: String,
+
+    /// The `trusted_root.json` to verify bundles against (default: the public-good root, built
+    /// in). Required with a custom --fulcio-url or --rekor-url.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<std::path::PathBuf>,
 }
 
 /// `trustpub demo`.
@@ -147,6 +172,15 @@ pub struct PypiUploadArgs {
     /// Allow minting from a `pull_request` run (never from `pull_request_target`).
     #[arg(long)]
     pub allow_pull_request: bool,
+
+    /// Do everything up to the upload (token, exchange, validation, the plan) and stop: nothing
+    /// is signed or uploaded, and the minted token is revoked.
+    #[arg(long, visible_alias = "dry_run", value_parser = action_bool, num_args = 0..=1, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
+
+    /// Sigstore instance and trust root for the attestations.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
 }
 
 /// `trustpub npm …`.
@@ -184,14 +218,20 @@ pub struct NpmPublishArgs {
     #[arg(long, value_enum)]
     pub access: Option<AccessArg>,
 
-    /// Attach a Sigstore provenance statement. Not available in this build: it is refused
-    /// rather than pretended.
+    /// Require a signed SLSA provenance statement (the default with trusted publishing when
+    /// the repository is public, `repository.url` matches it and the runner is GitHub-hosted;
+    /// with this flag an unmet condition is an error instead of a notice).
     #[arg(long, overrides_with = "no_provenance")]
     pub provenance: bool,
 
     /// Publish without provenance.
-    #[arg(long)]
+    #[arg(long, overrides_with = "provenance")]
     pub no_provenance: bool,
+
+    /// Attach this existing Sigstore bundle as the provenance (its subject must match the
+    /// tarball) instead of signing a new one. One package only.
+    #[arg(long, value_name = "BUNDLE", conflicts_with = "no_provenance")]
+    pub provenance_file: Option<std::path::PathBuf>,
 
     /// A registry token instead of trusted publishing (for registries without OIDC). Prefer
     /// trusted publishing.
@@ -201,4 +241,46 @@ pub struct NpmPublishArgs {
     /// Allow minting from a `pull_request` run (never from `pull_request_target`).
     #[arg(long)]
     pub allow_pull_request: bool,
+
+    /// Do everything up to the PUT (token exchange, checks, the plan) and stop: nothing is
+    /// signed or published.
+    #[arg(long, visible_alias = "dry_run", value_parser = action_bool, num_args = 0..=1, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
+
+    /// Sigstore instance and trust root for the provenance.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
+}
+
+/// `trustpub verify`: check artifacts against their Sigstore attestations, as a consumer would.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Wheels and sdists (checked against `<file>.publish.attestation`) or npm tarballs
+    /// (checked against `<file>.sigstore.json`, or --bundle).
+    #[arg(value_name = "ARTIFACTS", required = true)]
+    pub artifacts: Vec<std::path::PathBuf>,
+
+    /// The attestation or bundle to use (only with one artifact).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<std::path::PathBuf>,
+
+    /// The repository that must have built it (`owner/name`).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: String,
+
+    /// The workflow file that must have run (`release.yml`).
+    #[arg(long, value_name = "FILE")]
+    pub workflow: String,
+
+    /// The git ref it must have been built from (`refs/tags/v1.0.0`, or `v1.0.0`).
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+
+    /// The OIDC issuer of the signing identity.
+    #[arg(long, value_name = "URL", default_value = oidc_core::claims::GITHUB_ISSUER)]
+    pub issuer: String,
+
+    /// The `trusted_root.json` to verify against (default: the public-good root, built in).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<std::path::PathBuf>,
 }

@@ -1,6 +1,7 @@
 //! The CLI's error: every library error, mapped to an exit code.
 
 use oidc_core::ci::EventRefused;
+use oidc_core::sigstore::SigstoreError;
 use oidc_core::{HttpError, IdentityError, ObtainError};
 
 use crate::exit::Outcome;
@@ -20,6 +21,9 @@ pub enum CliError {
     /// The registry refused the exchange (the message explains why and what to change).
     #[error("{0}")]
     Exchange(String),
+    /// Signing or verifying with Sigstore failed.
+    #[error(transparent)]
+    Sigstore(#[from] SigstoreError),
     /// The simulated services of `trustpub demo` failed.
     #[error("the demo's simulated services failed: {0}")]
     Testbed(String),
@@ -38,6 +42,15 @@ impl CliError {
             CliError::Identity(_) | CliError::Event(_) | CliError::Exchange(_) => Outcome::Identity,
             CliError::Http(HttpError::InsecureUrl { .. }) | CliError::Usage(_) => Outcome::Usage,
             CliError::Http(_) => Outcome::Identity,
+            CliError::Sigstore(err) => match err {
+                SigstoreError::Token { .. } => Outcome::Identity,
+                SigstoreError::TrustRoot { .. } => Outcome::Usage,
+                SigstoreError::Malformed { .. } => Outcome::InvalidArtifact,
+                SigstoreError::Verification { .. } => Outcome::VerificationFailed,
+                SigstoreError::Fulcio { .. }
+                | SigstoreError::Rekor { .. }
+                | SigstoreError::Signing { .. } => Outcome::UploadFailed,
+            },
             CliError::Testbed(_) | CliError::Internal(_) => Outcome::Internal,
         }
     }
@@ -49,6 +62,8 @@ impl CliError {
             CliError::Event(_) => "Publishing refused for this event",
             CliError::Exchange(_) => "Trusted publishing exchange failure",
             CliError::Http(_) => "Network error",
+            CliError::Sigstore(SigstoreError::Verification { .. }) => "Verification failed",
+            CliError::Sigstore(_) => "Signing failed",
             CliError::Testbed(_) => "Demo failed",
             CliError::Usage(_) => "Usage error",
             CliError::Internal(_) => "Internal error",

@@ -11,6 +11,7 @@ mod error;
 mod exit;
 mod output;
 mod progress;
+mod signing;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -73,10 +74,15 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
             let context = process_context(cli)?;
             commands::npm::publish(args, &context, printer).await
         }
+        Command::Doctor(command) => {
+            let context = process_context(cli)?;
+            commands::doctor::run(command, &context, printer).await
+        }
         Command::Token(args) => {
             let context = process_context(cli)?;
             commands::token::run(args, &context, printer).await
         }
+        Command::Verify(args) => commands::verify::run(args, printer).await,
     }
 }
 

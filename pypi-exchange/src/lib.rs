@@ -6,6 +6,7 @@
 
 pub mod attestation;
 pub mod dist;
+pub mod doctor;
 pub mod exchange;
 pub mod explain;
 pub mod index;

@@ -1,5 +1,7 @@
-//! Loopback simulations of the services trustpub talks to: GitHub Actions' OIDC issuer, PyPI (Warehouse) and the
-//! npm registry, each on its own HTTPS origin on `127.0.0.1`, all under one freshly generated CA.
+//! Loopback simulations of the services trustpub talks to: GitHub Actions' OIDC issuer, PyPI (Warehouse), the
+//! npm registry, and Sigstore (Fulcio and Rekor), each on its own HTTPS origin on `127.0.0.1`, all under one
+//! freshly generated TLS CA. Sigstore's own trust material (`trusted_root.json`, `trust_config.json`) is written
+//! into the testbed directory; see the `sigstore` module for what is faithful and what is simplified.
 //!
 //! The testbed is an independent reading of the specs in `shared/reference/` and depends on none of the product
 //! crates. It is used in-process by tests and by `trustpub demo`, and as the standalone `testbed` binary by
@@ -24,6 +26,7 @@ pub mod npm;
 pub mod pypi;
 mod records;
 mod server;
+mod sigstore;
 mod tls;
 
 use std::collections::BTreeMap;
@@ -40,8 +43,10 @@ pub use issuer::{
 pub use npm::{NpmConfig, NpmPublisher, NpmVersion};
 pub use pypi::{PypiConfig, PypiFile, PypiPublisher};
 pub use records::{
-    BurnRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord, Records, UploadRecord,
+    BurnRecord, CertificateRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord,
+    Records, RekorEntryRecord, UploadRecord,
 };
+pub use sigstore::SigstoreFaults;
 
 use issuer::IssuerState;
 use jwt::TrustedIssuer;
@@ -49,6 +54,7 @@ use npm::NpmState;
 use pypi::PypiState;
 use records::Recorder;
 use server::Listener;
+use sigstore::{SigstoreState, TrustFiles};
 use tls::TlsMaterial;
 
 /// Why the testbed could not start or do what was asked.
@@ -84,7 +90,7 @@ pub struct TestbedConfig {
     pub npm: NpmConfig,
 }
 
-/// A running testbed: the issuer, PyPI and npm, each on its own HTTPS port of `127.0.0.1`.
+/// A running testbed: the issuer, PyPI, npm, Fulcio and Rekor, each on its own HTTPS port of `127.0.0.1`.
 ///
 /// Dropping it stops every listener; [`Testbed::shutdown`] also waits for in-flight requests.
 pub struct Testbed {
@@ -94,9 +100,13 @@ pub struct Testbed {
     recorder: Recorder,
     pypi: Arc<PypiState>,
     npm: Arc<NpmState>,
+    sigstore: Arc<SigstoreState>,
+    trust: TrustFiles,
     issuer_listener: Listener,
     pypi_listener: Listener,
     npm_listener: Listener,
+    fulcio_listener: Listener,
+    rekor_listener: Listener,
 }
 
 impl Testbed {
@@ -122,17 +132,43 @@ impl Testbed {
             })?,
         };
 
+        let sigstore = SigstoreState::new(github.clone(), recorder.clone())?;
+        let fulcio_listener = Listener::bind(
+            "fulcio",
+            sigstore::fulcio_router(Arc::clone(&sigstore)),
+            tls.server_config(),
+        )
+        .await?;
+        let rekor_listener = Listener::bind(
+            "rekor",
+            sigstore::rekor_router(Arc::clone(&sigstore)),
+            tls.server_config(),
+        )
+        .await?;
+        sigstore.set_rekor_url(&rekor_listener.url());
+        let trust = sigstore.write_trust_files(
+            dir.path(),
+            &fulcio_listener.url(),
+            &rekor_listener.url(),
+        )?;
+
         let pypi = PypiState::new(
             config.pypi,
             github.clone(),
             recorder.clone(),
             dir.path().join("pypi"),
+            Arc::clone(&trust.material),
         );
         let pypi_listener =
             Listener::bind("pypi", pypi::router(Arc::clone(&pypi)), tls.server_config()).await?;
         let _ = pypi.base_url.set(pypi_listener.url());
 
-        let npm = NpmState::new(config.npm, github, recorder.clone());
+        let npm = NpmState::new(
+            config.npm,
+            github,
+            recorder.clone(),
+            Arc::clone(&trust.material),
+        );
         let npm_listener =
             Listener::bind("npm", npm::router(Arc::clone(&npm)), tls.server_config()).await?;
         let _ = npm.base_url.set(npm_listener.url());
@@ -144,9 +180,13 @@ impl Testbed {
             recorder,
             pypi,
             npm,
+            sigstore,
+            trust,
             issuer_listener,
             pypi_listener,
             npm_listener,
+            fulcio_listener,
+            rekor_listener,
         })
     }
 
@@ -160,7 +200,7 @@ impl Testbed {
         self.tls.ca_file()
     }
 
-    /// The testbed's temporary directory (CA file, stored uploads).
+    /// The testbed's temporary directory (CA file, Sigstore trust files, stored uploads).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -233,6 +273,33 @@ impl Testbed {
     /// The published versions of an npm package.
     pub fn npm_versions(&self, package: &str) -> Vec<NpmVersion> {
         self.npm.versions(package)
+    }
+
+    /// Fulcio's origin, `https://127.0.0.1:<port>/` (`api/v2/signingCert` under it): the `--fulcio-url`.
+    pub fn fulcio_url(&self) -> Url {
+        self.fulcio_listener.url()
+    }
+
+    /// Rekor's origin, `https://127.0.0.1:<port>/` (`api/v1/log/entries` under it): the `--rekor-url`.
+    pub fn rekor_url(&self) -> Url {
+        self.rekor_listener.url()
+    }
+
+    /// `trusted_root.json` for this testbed's Fulcio, CT log and Rekor (`--trusted-root`; sigstore-python's
+    /// `TrustedRoot.from_file`, `sigstore-verify`'s `TrustedRoot::from_file`).
+    pub fn sigstore_trusted_root_path(&self) -> &Path {
+        &self.trust.trusted_root
+    }
+
+    /// `trust_config.json` (trusted root plus signing config naming this Fulcio and Rekor), for
+    /// `sigstore --trust-config`.
+    pub fn sigstore_trust_config_path(&self) -> &Path {
+        &self.trust.trust_config
+    }
+
+    /// The Fulcio/Rekor failure knobs (bad SCT, wrong log key, expired certificate, 5xx).
+    pub fn sigstore_faults(&self) -> SigstoreFaults {
+        self.sigstore.faults()
     }
 
     /// The variables a GitHub Actions job with the current identity sees, pointing at this testbed:
@@ -312,13 +379,19 @@ impl Testbed {
             recorder,
             pypi,
             npm,
+            sigstore,
+            trust,
             issuer_listener,
             pypi_listener,
             npm_listener,
+            fulcio_listener,
+            rekor_listener,
         } = self;
         issuer_listener.shutdown().await;
         pypi_listener.shutdown().await;
         npm_listener.shutdown().await;
-        drop((tls, issuer, recorder, pypi, npm, dir));
+        fulcio_listener.shutdown().await;
+        rekor_listener.shutdown().await;
+        drop((tls, issuer, recorder, pypi, npm, sigstore, trust, dir));
     }
 }

@@ -1,8 +1,8 @@
-//! `testbed serve`: run the GitHub OIDC issuer, PyPI and npm simulations until killed, so that real clients
-//! (uv, twine, the npm CLI) can be pointed at them.
+//! `testbed serve`: run the GitHub OIDC issuer, PyPI, npm, Fulcio and Rekor simulations until killed, so that real
+//! clients (uv, twine, the npm CLI, sigstore-python) can be pointed at them.
 //!
-//! On start it prints (or writes to `--describe-to`) one JSON object: every URL, the CA file, and the GitHub
-//! Actions environment a job would see. On SIGTERM or Ctrl-C it writes the records to `--state-file` (if given),
+//! On start it prints (or writes to `--describe-to`) one JSON object: every URL, the CA file, the Sigstore trust
+//! files (`trusted_root.json`, `trust_config.json`), and the GitHub Actions environment a job would see. On SIGTERM or Ctrl-C it writes the records to `--state-file` (if given),
 //! stops, and exits 0.
 //!
 //! Exit codes: 0 after a signal, 1 if the testbed could not start or a file could not be written, 2 for usage
@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use testbed::{
     GithubIdentity, NpmConfig, NpmPublisher, PypiConfig, PypiPublisher, Testbed, TestbedConfig,
 };
 use url::Url;
 
-/// Loopback simulations of GitHub's OIDC issuer, PyPI and npm, for testing trusted publishing clients.
+/// Loopback simulations of GitHub's OIDC issuer, PyPI, npm, Fulcio and Rekor, for testing trusted publishing clients.
 #[derive(Debug, Parser)]
 #[command(name = "testbed", version)]
 struct Cli {
@@ -101,6 +101,21 @@ struct Serve {
         hide_env_values = true
     )]
     npm_forward_token: Option<String>,
+
+    /// Switch on a Sigstore fault for the whole run. Repeatable.
+    #[arg(long = "sigstore-fault", value_name = "FAULT")]
+    sigstore_faults: Vec<SigstoreFault>,
+}
+
+/// A standing Fulcio/Rekor misbehaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SigstoreFault {
+    /// Fulcio embeds an SCT no trusted CT key signed.
+    BadSct,
+    /// Rekor signs SETs and checkpoints with a key outside the trusted root.
+    WrongLogKey,
+    /// Fulcio issues certificates that expired before they are logged.
+    ExpiredCertificate,
 }
 
 /// A `NAME=OWNER/REPO/WORKFLOW[:ENVIRONMENT]` publisher spec.
@@ -220,6 +235,15 @@ async fn serve(args: Serve) -> Result<(), String> {
         .await
         .map_err(|error| format!("the testbed could not start: {error}"))?;
 
+    let faults = testbed.sigstore_faults();
+    for fault in &args.sigstore_faults {
+        match fault {
+            SigstoreFault::BadSct => faults.set_bad_sct(true),
+            SigstoreFault::WrongLogKey => faults.set_wrong_log_key(true),
+            SigstoreFault::ExpiredCertificate => faults.set_expired_certificate(true),
+        }
+    }
+
     let owner_id = testbed.identity().repository_owner_id;
     for spec in pypi_publishers {
         let mut publisher = PypiPublisher::new(&spec.owner, &spec.repo, owner_id, &spec.workflow);
@@ -246,6 +270,10 @@ async fn serve(args: Serve) -> Result<(), String> {
         "pypi_upload_url": testbed.pypi_upload_url().to_string(),
         "npm_registry_url": testbed.npm_registry_url().to_string(),
         "npm_audience": testbed.npm_audience(),
+        "fulcio_url": testbed.fulcio_url().to_string(),
+        "rekor_url": testbed.rekor_url().to_string(),
+        "sigstore_trusted_root": testbed.sigstore_trusted_root_path(),
+        "sigstore_trust_config": testbed.sigstore_trust_config_path(),
         "github_env": testbed.github_env(),
     });
     let text = serde_json::to_string_pretty(&description).map_err(|error| error.to_string())?;
@@ -335,10 +363,18 @@ mod tests {
             "left-pad=o/r/w.yml",
             "--describe-to",
             "/tmp/x.json",
+            "--sigstore-fault",
+            "bad-sct",
+            "--sigstore-fault",
+            "expired-certificate",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command;
         assert_eq!(args.npm_publishers, ["left-pad=o/r/w.yml"]);
+        assert_eq!(
+            args.sigstore_faults,
+            [SigstoreFault::BadSct, SigstoreFault::ExpiredCertificate]
+        );
         assert!(Cli::try_parse_from(["testbed", "serve", "--pypi-forward-user", "u"]).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! What happened on the testbed, for test assertions: every token issued, mint, burn, upload, npm exchange and
-//! publish, in order.
+//! publish, certificate issued by Fulcio and entry created in Rekor, in order.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -120,6 +120,38 @@ pub struct NpmPublishRecord {
     pub error: Option<String>,
 }
 
+/// A certificate Fulcio issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    /// When it was issued (unix seconds).
+    pub at: i64,
+    /// The SAN URI (`https://github.com/{job_workflow_ref}`).
+    pub subject_alternative_name: String,
+    /// The `jti` of the identity token it was issued for.
+    pub token_jti: Option<String>,
+    /// `publicKeyRequest` or `certificateSigningRequest`.
+    pub request_form: String,
+    /// The end of its validity (unix seconds).
+    pub not_after: i64,
+    /// The leaf certificate, PEM.
+    pub pem: String,
+}
+
+/// An entry Rekor added to its log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RekorEntryRecord {
+    /// Its integrated time (unix seconds).
+    pub at: i64,
+    /// Its log index.
+    pub log_index: u64,
+    /// Its entry UUID (tree ID then leaf hash, hex).
+    pub uuid: String,
+    /// `dsse` or `hashedrekord`.
+    pub kind: String,
+    /// Whether the wrong-log-key fault was on when it was answered.
+    pub signed_with_wrong_key: bool,
+}
+
 /// A snapshot of everything recorded so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Records {
@@ -135,6 +167,12 @@ pub struct Records {
     pub npm_exchanges: Vec<NpmExchangeRecord>,
     /// npm publishes.
     pub npm_publishes: Vec<NpmPublishRecord>,
+    /// Certificates Fulcio issued.
+    #[serde(default)]
+    pub certificates_issued: Vec<CertificateRecord>,
+    /// Entries Rekor created.
+    #[serde(default)]
+    pub rekor_entries: Vec<RekorEntryRecord>,
 }
 
 /// The shared, append-only log behind [`Records`].

@@ -415,6 +415,17 @@ impl HostedGit {
         }
     }
 
+    /// The repository's web address, `https://github.com/owner/repo`: no `git+`, credentials,
+    /// `.git` or committish. `None` for a gist or a URL without an owner (`github:repo`).
+    pub(crate) fn web_url(&self) -> Option<String> {
+        match (self.host, self.user.as_deref()) {
+            (Host::Gist, _) | (_, None) => None,
+            (host, Some(user)) => {
+                Some(format!("https://{}/{user}/{}", host.domain(), self.project))
+            }
+        }
+    }
+
     /// Whether the URL was a shorthand (`github:o/r`, `o/r`).
     pub(crate) fn is_shortcut(&self) -> bool {
         self.default == Representation::Shortcut

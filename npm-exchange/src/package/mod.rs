@@ -19,8 +19,8 @@
 mod body;
 mod checks;
 mod document;
-mod hosted;
-mod json;
+pub(crate) mod hosted;
+pub(crate) mod json;
 mod manifest;
 mod node_semver;
 mod normalize;
@@ -32,7 +32,7 @@ mod text;
 #[cfg(test)]
 mod npm_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::path::PathBuf;
 

@@ -167,7 +167,12 @@ fn clock_findings(claims: &Claims, mode: Mode, now: i64) -> Vec<Finding> {
         ));
         return findings;
     };
-    let ahead = [Some(iat), claims.nbf].into_iter().flatten().max().unwrap_or(iat) - now;
+    let ahead = [Some(iat), claims.nbf]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(iat)
+        - now;
     if ahead > CLOCK_LEEWAY_SECS {
         findings.push(
             Finding::error(

@@ -7,8 +7,6 @@ use sigstore_verify::VerificationPolicy;
 use sigstore_verify::types::{Artifact, Bundle, HashAlgorithm, SignatureContent};
 
 use super::{SigstoreError, TrustRoot};
-#[cfg(test)]
-use crate::claims::GITHUB_ISSUER;
 use crate::claims::{Claims, IssuerKind};
 
 /// The digest a statement's subject must carry: SHA-256 (PEP 740) or SHA-512 (npm).
@@ -106,11 +104,12 @@ impl CertificateClaims {
     }
 }
 
-/// Who must have signed. `issuer` is always checked; the rest when set.
+/// Who must have signed; each field is checked when set. With none set, any identity from the
+/// trust root's CAs is accepted (the chain, log and signature are still checked).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpectedIdentity {
     /// The OIDC issuer (`https://token.actions.githubusercontent.com`).
-    pub issuer: String,
+    pub issuer: Option<String>,
     /// The exact certificate SAN.
     pub san: Option<String>,
     /// The source repository, `O/R` (case-insensitive, as GitHub treats it).
@@ -182,7 +181,7 @@ impl ExpectedIdentity {
 /// the token's CI is known (GitHub: `https://github.com/{job_workflow_ref}`; GitLab:
 /// `https://{ci_config_ref_uri}`). Used to check our own bundles before they leave the machine.
 pub fn expected_certificate_identity(claims: &Claims) -> ExpectedIdentity {
-    let issuer = claims.iss.clone().unwrap_or_default();
+    let issuer = claims.iss.clone();
     let san = match claims.issuer_kind() {
         IssuerKind::GithubCom => claims
             .github
@@ -242,7 +241,10 @@ pub fn verify_bundle(
             subject: subject.to_owned(),
             reason,
         })?;
-    let mut policy = VerificationPolicy::any_identity().require_issuer(expected.issuer.clone());
+    let mut policy = VerificationPolicy::any_identity();
+    if let Some(issuer) = &expected.issuer {
+        policy = policy.require_issuer(issuer.clone());
+    }
     if let Some(san) = &expected.san {
         policy = policy.require_identity(san.clone());
     }
@@ -331,7 +333,7 @@ mod tests {
     fn expectations_are_checked_field_by_field() {
         let claims = github_claims();
         let mut expected = ExpectedIdentity {
-            issuer: GITHUB_ISSUER.into(),
+            issuer: Some(GITHUB_ISSUER.into()),
             repository: Some("octo-org/OCTO-repo".into()),
             workflow: Some(".github/workflows/release.yml".into()),
             git_ref: Some("v1.0.0".into()),
@@ -363,7 +365,7 @@ mod tests {
         );
         let claims = Claims::from_map(raw).unwrap();
         let expected = expected_certificate_identity(&claims);
-        assert_eq!(expected.issuer, GITHUB_ISSUER);
+        assert_eq!(expected.issuer.as_deref(), Some(GITHUB_ISSUER));
         assert_eq!(
             expected.san.as_deref(),
             Some("https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1")

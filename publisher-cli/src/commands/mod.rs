@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod doctor;
 pub mod npm;
 pub mod pypi;
 pub mod token;
+pub mod verify;

@@ -5,8 +5,15 @@ use std::path::PathBuf;
 
 use futures_util::StreamExt;
 use npm_exchange::package::{Access, PackageTarball, PublishDocument, PublishOptions};
+use npm_exchange::provenance::{
+    PackageVisibility, ProvenanceBundle, ProvenanceContext, ProvenanceStatement, ProvenanceSubject,
+    check_provenance_preconditions,
+};
 use npm_exchange::{NpmExchange, NpmRegistry, PublishStatus, Publisher};
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::sigstore::{
+    ArtifactDigest, ExpectedIdentity, KeylessSigner, SigningJob, SigstoreConfig, verify_bundle,
+};
 use oidc_core::{ObtainError, RetryPolicy, Secret, obtain};
 
 use crate::cli::{AccessArg, NpmPublishArgs};
@@ -15,6 +22,7 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
 use crate::output::Printer;
+use crate::signing;
 
 /// Runs `trustpub npm publish`.
 pub async fn publish(
@@ -22,9 +30,10 @@ pub async fn publish(
     context: &Context,
     printer: &Printer,
 ) -> Result<Outcome, CliError> {
-    if args.provenance && !args.no_provenance {
+    if args.provenance && args.provenance_file.is_some() {
+        // npm's own refusal (EUSAGE).
         return Err(CliError::Usage(
-            "--provenance needs Sigstore signing, which this build of trustpub does not have yet: pass --no-provenance (or leave both out) to publish without it".into(),
+            "provenance and provenanceFile cannot be used together".into(),
         ));
     }
     let registry =
@@ -46,6 +55,18 @@ pub async fn publish(
     let Some(packages) = read_and_check(args, &registry, printer).await? else {
         return Ok(Outcome::InvalidArtifact);
     };
+    if args.provenance_file.is_some() && packages.len() > 1 {
+        return Err(CliError::Usage(format!(
+            "--provenance-file attaches one bundle to one package, and {} packages were given: publish them one at a time",
+            packages.len()
+        )));
+    }
+    let mode = ProvenanceMode::choose(args, token.is_some());
+    let sigstore = match mode {
+        ProvenanceMode::Off => None,
+        _ => Some(signing::config(&args.sigstore)?),
+    };
+    let mut signer = None;
 
     let publisher = Publisher::new(
         context.http.clone(),
@@ -62,8 +83,10 @@ pub async fn publish(
         "## trustpub: npm publish\n\n| Package | Tag | Size | Result |\n|---|---|---|---|\n",
     );
     let (mut done, mut failed, mut refused) = (0, 0, 0);
-    for (tarball, document) in &packages {
+    let mut planned = Vec::new();
+    for (tarball, document) in packages {
         let label = format!("{}@{}", document.name(), document.version());
+        let mut claims = None;
         let credential = match &token {
             Some(token) => token.clone(),
             None => {
@@ -89,6 +112,7 @@ pub async fn publish(
                                 document.name()
                             ),
                         );
+                        claims = Some(obtained.claims);
                         obtained.credential.secret
                     }
                     // A refusal is about this package's trusted publisher: the others may
@@ -108,6 +132,76 @@ pub async fn publish(
                 }
             }
         };
+        let provenance = match provenance_for(
+            mode,
+            args.provenance_file.as_deref(),
+            (&tarball, &document),
+            claims.as_ref(),
+            context,
+            sigstore.as_ref(),
+            printer,
+        )
+        .await
+        {
+            Ok(provenance) => provenance,
+            Err(err) => {
+                printer.error(err.title(), &format!("{label}: {err}"));
+                failed += 1;
+                table.push_str(&format!(
+                    "| `{label}` | {} | {} | **no provenance** |\n",
+                    document.tag(),
+                    human_size(tarball.size())
+                ));
+                continue;
+            }
+        };
+        if args.dry_run {
+            let what = match &provenance {
+                Provenance::None => "no provenance".to_owned(),
+                Provenance::Sign(_) => "provenance would be signed".to_owned(),
+                Provenance::Bundle(_) => "the given provenance bundle (checked)".to_owned(),
+            };
+            printer.status(
+                "Would publish",
+                &format!(
+                    "{label} ({}) to {} with tag `{}`, {what}  {}",
+                    human_size(tarball.size()),
+                    registry.host(),
+                    document.tag(),
+                    tarball.integrity()
+                ),
+            );
+            planned.push(format!(
+                "| `{label}` | {} | {} | would publish ({what}) |\n",
+                document.tag(),
+                human_size(tarball.size())
+            ));
+            done += 1;
+            continue;
+        }
+        let document = match attach(
+            provenance,
+            document,
+            &tarball,
+            &mut signer,
+            sigstore.as_ref(),
+            context,
+            printer,
+        )
+        .await
+        {
+            Ok(document) => document,
+            Err(err) => {
+                printer.error(err.title(), &format!("{label}: {err}"));
+                failed += 1;
+                table.push_str(&format!(
+                    "| `{label}` | {} | {} | **provenance failed, not published** |\n",
+                    "-",
+                    human_size(tarball.size())
+                ));
+                continue;
+            }
+        };
         printer.status(
             "Publishing",
             &format!(
@@ -118,7 +212,7 @@ pub async fn publish(
             ),
         );
         let result = publisher
-            .publish(document, &tarball.integrity(), &credential)
+            .publish(&document, &tarball.integrity(), &credential)
             .await;
         let status = match result {
             Ok(PublishStatus::Published) => {
@@ -146,6 +240,30 @@ pub async fn publish(
             human_size(tarball.size())
         ));
     }
+    if args.dry_run {
+        let mut plan = String::from(
+            "## trustpub: npm publish (dry run)\n\n| Package | Tag | Size | Plan |\n|---|---|---|---|\n",
+        );
+        plan.extend(planned);
+        plan.push_str(
+            &table
+                .lines()
+                .skip(4)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
+        );
+        printer.summary(&plan);
+        printer.info(&format!(
+            "Dry run: {done} package(s) would be published, {failed} would fail; nothing was signed or published"
+        ));
+        return Ok(if done == 0 && refused > 0 && refused == failed {
+            Outcome::Identity
+        } else if failed > 0 {
+            Outcome::UploadFailed
+        } else {
+            Outcome::Success
+        });
+    }
     printer.summary(&table);
     printer.info(&format!(
         "{done} package(s) published or already present, {failed} failed"
@@ -155,6 +273,181 @@ pub async fn publish(
     } else {
         Outcome::from_counts(done, failed)
     })
+}
+
+/// Whether and how provenance goes with the packages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProvenanceMode {
+    /// None.
+    Off,
+    /// When npm's conditions hold (the default with trusted publishing); a notice otherwise.
+    Auto,
+    /// Always (`--provenance`): an unmet condition is an error.
+    Required,
+    /// Attach `--provenance-file`.
+    File,
+}
+
+impl ProvenanceMode {
+    fn choose(args: &NpmPublishArgs, with_token: bool) -> Self {
+        if args.provenance_file.is_some() {
+            Self::File
+        } else if args.no_provenance {
+            Self::Off
+        } else if args.provenance {
+            Self::Required
+        } else if with_token {
+            Self::Off
+        } else {
+            Self::Auto
+        }
+    }
+}
+
+/// The provenance decided for one package.
+enum Provenance {
+    None,
+    /// Sign this statement.
+    Sign(ProvenanceStatement),
+    /// Attach this checked bundle JSON.
+    Bundle(String),
+}
+
+/// Decides one package's provenance: npm's preconditions for a new statement (checked before
+/// any signing), or the subject and signatures of a given bundle.
+async fn provenance_for(
+    mode: ProvenanceMode,
+    file: Option<&std::path::Path>,
+    package: (&PackageTarball, &PublishDocument),
+    claims: Option<&oidc_core::Claims>,
+    context: &Context,
+    sigstore: Option<&SigstoreConfig>,
+    printer: &Printer,
+) -> Result<Provenance, CliError> {
+    let (tarball, document) = package;
+    let subject = ProvenanceSubject::for_tarball(tarball);
+    match (mode, file, sigstore) {
+        (ProvenanceMode::File, Some(path), Some(config)) => {
+            let bundle = ProvenanceBundle::read(path, &subject)
+                .await
+                .map_err(|err| CliError::Usage(err.to_string()))?;
+            let trust = signing::trust_root(config)?;
+            let digest = ArtifactDigest::Sha512(*tarball.sha512());
+            let verified = verify_bundle(
+                &trust,
+                bundle.json(),
+                &path.display().to_string(),
+                &digest,
+                &ExpectedIdentity::default(),
+            )?;
+            printer.status(
+                "Checked",
+                &format!(
+                    "{} (provenance for {} signed by {})",
+                    path.display(),
+                    subject.name(),
+                    verified
+                        .claims
+                        .identity
+                        .as_deref()
+                        .unwrap_or("an unknown identity")
+                ),
+            );
+            Ok(Provenance::Bundle(bundle.into_json()))
+        }
+        (ProvenanceMode::Auto | ProvenanceMode::Required, _, _) => {
+            let package =
+                if document.access() == Some(Access::Public) || document.name().scope().is_none() {
+                    PackageVisibility::AccessPublic
+                } else {
+                    PackageVisibility::NotChecked
+                };
+            let ci = ProvenanceContext {
+                env: context.env.as_ref(),
+                claims,
+                package,
+            };
+            match check_provenance_preconditions(tarball.manifest(), &ci) {
+                Ok(build) => Ok(Provenance::Sign(ProvenanceStatement::new(&build, &subject))),
+                Err(refusal) if mode == ProvenanceMode::Auto => {
+                    printer.info(&format!(
+                        "No provenance for {}@{}: {refusal} (pass --provenance to make this an error)",
+                        document.name(),
+                        document.version()
+                    ));
+                    Ok(Provenance::None)
+                }
+                Err(refusal) => Err(CliError::Usage(refusal.to_string())),
+            }
+        }
+        _ => Ok(Provenance::None),
+    }
+}
+
+/// Signs the statement (or takes the given bundle) and attaches it to the document. A signed
+/// bundle is also written beside the tarball as `<tarball>.sigstore.json`, for `trustpub
+/// verify` and for release assets.
+async fn attach(
+    provenance: Provenance,
+    document: PublishDocument,
+    tarball: &PackageTarball,
+    signer: &mut Option<KeylessSigner>,
+    sigstore: Option<&SigstoreConfig>,
+    context: &Context,
+    printer: &Printer,
+) -> Result<PublishDocument, CliError> {
+    let bundle_json = match (provenance, sigstore) {
+        (Provenance::None, _) => return Ok(document),
+        (Provenance::Bundle(json), _) => json,
+        (Provenance::Sign(statement), Some(config)) => {
+            if signer.is_none() {
+                *signer = Some(signing::signer(context, config, printer).await?);
+            }
+            let Some(signer) = signer.as_ref() else {
+                return Err(CliError::Internal("the signer was not created".into()));
+            };
+            let label = format!("{}@{}", document.name(), document.version());
+            let signed = signer
+                .sign(&SigningJob {
+                    subject: label.clone(),
+                    statement: statement.as_bytes().to_vec(),
+                    digest: ArtifactDigest::Sha512(*tarball.sha512()),
+                })
+                .await?;
+            let path = bundle_path(tarball.path());
+            fs_err::write(&path, &signed.bundle_json).map_err(|err| {
+                CliError::Internal(format!("cannot write the provenance bundle: {err}"))
+            })?;
+            let log = signed
+                .verified
+                .log_index
+                .map(|index| format!(", Rekor entry {index}"))
+                .unwrap_or_default();
+            printer.status(
+                "Provenance",
+                &format!(
+                    "{label}: SLSA provenance signed and verified{log} → {}",
+                    path.display()
+                ),
+            );
+            signed.bundle_json
+        }
+        (Provenance::Sign(_), None) => {
+            return Err(CliError::Internal(
+                "provenance to sign without a Sigstore configuration".into(),
+            ));
+        }
+    };
+    document
+        .with_provenance_bundle(bundle_json)
+        .map_err(|err| CliError::Internal(err.to_string()))
+}
+
+/// `<tarball>.sigstore.json`: where a signed provenance bundle is kept beside its tarball.
+pub fn bundle_path(tarball: &std::path::Path) -> PathBuf {
+    let mut name = tarball.as_os_str().to_owned();
+    name.push(".sigstore.json");
+    PathBuf::from(name)
 }
 
 async fn read_and_check(

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::sigstore::{
+    ArtifactDigest, ExpectedIdentity, SigningJob, SigstoreConfig, verify_bundle,
+};
 use oidc_core::{Secret, Session};
-use pypi_exchange::attestation;
+use pypi_exchange::attestation::{self, Attestation};
 use pypi_exchange::dist::{
     Collection, Distribution, Problem, Severity, ValidateOptions, collect, validate,
 };
@@ -21,6 +24,7 @@ use crate::error::CliError;
 use crate::exit::Outcome;
 use crate::output::Printer;
 use crate::progress::UploadProgress;
+use crate::signing;
 
 /// How the upload authenticates.
 enum Auth {
@@ -39,6 +43,12 @@ pub async fn upload(
     let index = PackageIndex::parse(&args.repository_url)
         .map_err(|err| CliError::Usage(err.to_string()))?;
     let auth = resolve_auth(args, context, &index, printer)?;
+    let attest = decide_attestations(args, &auth, &index, printer)?;
+    let sigstore = if attest {
+        Some(signing::config(&args.sigstore)?)
+    } else {
+        None
+    };
 
     let exchange = PypiExchange::new(context.http.clone(), index.clone());
     // 1. Find, read and validate everything before anything is minted. Meanwhile, with trusted
@@ -55,27 +65,12 @@ pub async fn upload(
         return Ok(Outcome::InvalidArtifact);
     };
     let (collection, dists) = dists;
-    let attest = decide_attestations(args, &auth, &index, printer)?;
-    if attest {
-        let unattested: Vec<&str> = dists
-            .iter()
-            .filter(|d| !collection.attestations.contains_key(&d.filename))
-            .map(|d| d.filename.as_str())
-            .collect();
-        if !unattested.is_empty() {
-            let message = format!(
-                "this build of trustpub does not sign yet, so it cannot generate PEP 740 attestations for {}; it uploads existing `<dist>.publish.attestation` files only",
-                unattested.join(", ")
-            );
-            if args.attestations == Some(true) {
-                return Err(CliError::Usage(format!(
-                    "{message}. Provide the attestation files, or pass --attestations false"
-                )));
-            }
-            printer.warning("Attestations not generated", &message);
-        }
-    }
+
+    // 2. Attestations that already sit beside the dists are checked now; the rest are signed
+    //    once the exchange has proved the trusted publisher works (so a misconfigured
+    //    publisher leaves no entries in the public transparency log).
     let mut items = Vec::new();
+    let mut to_sign = Vec::new();
     let mut attestation_problems = 0;
     for dist in dists {
         let paths = collection
@@ -83,17 +78,26 @@ pub async fn upload(
             .get(&dist.filename)
             .cloned()
             .unwrap_or_default();
-        let attestations = if attest && !paths.is_empty() {
-            match attestation::load_existing(&dist, &paths) {
-                Ok(json) => Some(json),
+        let attestations = if !attest {
+            None
+        } else if paths.is_empty() {
+            to_sign.push(items.len());
+            None
+        } else {
+            match check_existing(&dist, &paths, sigstore.as_ref()) {
+                Ok(json) => {
+                    printer.status(
+                        "Attested",
+                        &format!("{} (existing {})", dist.filename, file_names(&paths)),
+                    );
+                    Some(json)
+                }
                 Err(err) => {
-                    printer.error("Invalid attestation", &err.to_string());
+                    printer.error("Invalid attestation", &err);
                     attestation_problems += 1;
                     None
                 }
             }
-        } else {
-            None
         };
         items.push(UploadItem { dist, attestations });
     }
@@ -101,7 +105,7 @@ pub async fn upload(
         return Ok(Outcome::InvalidArtifact);
     }
 
-    // 2. Credentials and upload.
+    // 3. Credentials, signing, upload.
     let options = UploadOptions {
         skip_existing: args.skip_existing,
         concurrency: usize::from(args.concurrency),
@@ -109,15 +113,20 @@ pub async fn upload(
     };
     let uploader = Uploader::new(context.http.clone(), index.clone(), options);
     let progress = Arc::new(UploadProgress::new(printer));
-    printer.info(&format!(
-        "Uploading {} file(s) to {}",
-        items.len(),
-        index.upload_url()
-    ));
     let results = match auth {
         Auth::Token { username, password } => {
             printer.mask(password.expose());
+            if args.dry_run {
+                return Ok(plan(
+                    &items,
+                    &to_sign,
+                    &index,
+                    "an API token (not checked)",
+                    printer,
+                ));
+            }
             let credentials = StaticCredentials { username, password };
+            announce(&items, &index, printer);
             uploader
                 .upload_all(items, &credentials, progress.clone())
                 .await
@@ -144,21 +153,206 @@ pub async fn upload(
                     index.host()
                 ),
             );
-            let results = uploader.upload_all(items, &session, progress.clone()).await;
-            for failure in session.finish().await {
-                printer.warning(
-                    "Token revocation failed",
-                    &format!(
-                        "{} ({}); it expires by itself within 15 minutes",
-                        failure.error, failure.scope
-                    ),
-                );
+            if args.dry_run {
+                finish(session, printer).await;
+                printer.status("Revoked", "the minted token (dry run)");
+                return Ok(plan(
+                    &items,
+                    &to_sign,
+                    &index,
+                    "trusted publishing (token minted and revoked)",
+                    printer,
+                ));
             }
+            if let Some(config) = sigstore.as_ref().filter(|_| !to_sign.is_empty())
+                && let Err(err) = sign(&mut items, &to_sign, context, config, printer).await
+            {
+                finish(session, printer).await;
+                printer.error(err.title(), &err.to_string());
+                printer.error(
+                    "Nothing uploaded",
+                    "an attestation could not be made for every file, so nothing was uploaded",
+                );
+                return Ok(err.outcome());
+            }
+            announce(&items, &index, printer);
+            let results = uploader.upload_all(items, &session, progress.clone()).await;
+            finish(session, printer).await;
             results
         }
     };
     progress.clear();
     Ok(report(&results, args.print_hash, printer))
+}
+
+fn announce(items: &[UploadItem], index: &PackageIndex, printer: &Printer) {
+    printer.info(&format!(
+        "Uploading {} file(s) to {}",
+        items.len(),
+        index.upload_url()
+    ));
+}
+
+/// Burns every token the session minted; a failed revocation is a warning (they expire anyway).
+async fn finish(session: Session<'_, PypiExchange>, printer: &Printer) {
+    for failure in session.finish().await {
+        printer.warning(
+            "Token revocation failed",
+            &format!(
+                "{} ({}); it expires by itself within 15 minutes",
+                failure.error, failure.scope
+            ),
+        );
+    }
+}
+
+/// Signs a PEP 740 publish attestation for each dist in `to_sign`, writes it beside the dist
+/// and attaches it to the upload. All or nothing: any failure stops the upload.
+async fn sign(
+    items: &mut [UploadItem],
+    to_sign: &[usize],
+    context: &Context,
+    config: &SigstoreConfig,
+    printer: &Printer,
+) -> Result<(), CliError> {
+    let signer = signing::signer(context, config, printer).await?;
+    let mut jobs = Vec::new();
+    for &i in to_sign {
+        let dist = &items[i].dist;
+        let digest = ArtifactDigest::sha256_hex(&dist.sha256)
+            .map_err(|err| CliError::Internal(format!("{}: {err}", dist.filename)))?;
+        jobs.push(SigningJob {
+            subject: dist.filename.clone(),
+            statement: attestation::publish_statement(&dist.filename, &dist.sha256),
+            digest,
+        });
+    }
+    let results = signer.sign_all(&jobs).await;
+    let mut first_error = None;
+    for (&i, result) in to_sign.iter().zip(results) {
+        let item = &mut items[i];
+        let outcome = result.map_err(CliError::from).and_then(|signed| {
+            let converted = Attestation::from_bundle_json(&signed.bundle_json)
+                .map_err(|err| CliError::Internal(format!("{}: {err}", item.dist.filename)))?;
+            let path = attestation::write_attestation(&item.dist.path, &converted)
+                .map_err(|err| CliError::Usage(err.to_string()))?;
+            let log = signed
+                .verified
+                .log_index
+                .map(|index| format!(", Rekor entry {index}"))
+                .unwrap_or_default();
+            printer.status(
+                "Attested",
+                &format!(
+                    "{} → {} (signed and verified{log})",
+                    item.dist.filename,
+                    path.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                ),
+            );
+            Ok(format!("[{}]", converted.to_json()))
+        });
+        match outcome {
+            Ok(json) => item.attestations = Some(json),
+            Err(err) => {
+                if first_error.is_some() {
+                    printer.error(err.title(), &err.to_string());
+                } else {
+                    first_error = Some(err);
+                }
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Existing attestation files: each must be about this dist (subject name and SHA-256) and,
+/// when the instance is known, verify against its trust root.
+fn check_existing(
+    dist: &Distribution,
+    paths: &[PathBuf],
+    sigstore: Option<&SigstoreConfig>,
+) -> Result<String, String> {
+    let json = attestation::load_existing(dist, paths).map_err(|err| err.to_string())?;
+    let Some(config) = sigstore else {
+        return Ok(json);
+    };
+    let trust = signing::trust_root(config).map_err(|err| err.to_string())?;
+    let digest = ArtifactDigest::sha256_hex(&dist.sha256).map_err(|err| err.to_string())?;
+    for path in paths {
+        let text = fs_err::read_to_string(path).map_err(|err| err.to_string())?;
+        let parsed =
+            Attestation::from_json(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+        let subject = path.display().to_string();
+        verify_bundle(
+            &trust,
+            &parsed.to_bundle_json(),
+            &subject,
+            &digest,
+            &ExpectedIdentity::default(),
+        )
+        .map_err(|err| {
+            format!("{err}. Remove the stale attestation (or rebuild it) before uploading")
+        })?;
+    }
+    Ok(json)
+}
+
+fn file_names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The dry run's report: what a real run would upload, and how it would authenticate.
+fn plan(
+    items: &[UploadItem],
+    to_sign: &[usize],
+    index: &PackageIndex,
+    auth: &str,
+    printer: &Printer,
+) -> Outcome {
+    let mut table = String::from(
+        "## trustpub: PyPI upload (dry run)\n\n| File | Size | SHA-256 | Attestation |\n|---|---|---|---|\n",
+    );
+    printer.status(
+        "Dry run",
+        &format!(
+            "{} file(s) would be uploaded to {} with {auth}",
+            items.len(),
+            index.upload_url()
+        ),
+    );
+    for (i, item) in items.iter().enumerate() {
+        let attestation = if to_sign.contains(&i) {
+            "would be signed"
+        } else if item.attestations.is_some() {
+            "existing, checked"
+        } else {
+            "none"
+        };
+        printer.status(
+            "Would upload",
+            &format!(
+                "{} ({})  sha256:{}  attestation: {attestation}",
+                item.dist.filename,
+                human_size(item.dist.size),
+                item.dist.sha256
+            ),
+        );
+        table.push_str(&format!(
+            "| `{}` | {} | `{}` | {attestation} |\n",
+            item.dist.filename,
+            human_size(item.dist.size),
+            item.dist.sha256
+        ));
+    }
+    printer.summary(&table);
+    printer.info("Dry run: nothing was signed or uploaded");
+    Outcome::Success
 }
 
 fn resolve_auth(

@@ -26,6 +26,7 @@ pub use matching::NpmPublisher;
 
 use crate::jwt::TrustedIssuer;
 use crate::records::Recorder;
+use crate::sigstore::TrustMaterial;
 
 /// How the simulated npm registry behaves.
 #[derive(Debug, Clone)]
@@ -99,6 +100,8 @@ pub(crate) struct NpmState {
     pub(crate) recorder: Recorder,
     pub(crate) base_url: OnceLock<Url>,
     pub(crate) http: reqwest::Client,
+    /// The Sigstore trusted root provenance bundles are verified against.
+    pub(crate) trust: Arc<TrustMaterial>,
 }
 
 /// A published version, as tests see it.
@@ -117,7 +120,12 @@ pub struct NpmVersion {
 }
 
 impl NpmState {
-    pub(crate) fn new(config: NpmConfig, github: TrustedIssuer, recorder: Recorder) -> Arc<Self> {
+    pub(crate) fn new(
+        config: NpmConfig,
+        github: TrustedIssuer,
+        recorder: Recorder,
+        trust: Arc<TrustMaterial>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             config,
             github,
@@ -125,6 +133,7 @@ impl NpmState {
             recorder,
             base_url: OnceLock::new(),
             http: reqwest::Client::new(),
+            trust,
         })
     }
 

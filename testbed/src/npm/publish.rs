@@ -218,14 +218,21 @@ async fn run(
                 .get("data")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let bundle =
-                provenance::check(text, name, &version, &sha512_hex, &manifest, Some(&claims))
-                    .map_err(|message| {
-                        refuse(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            format!("Error verifying sigstore provenance bundle: {message}"),
-                        )
-                    })?;
+            let bundle = provenance::check(
+                text,
+                name,
+                &version,
+                &sha512_hex,
+                &manifest,
+                Some(&claims),
+                &state.trust,
+            )
+            .map_err(|message| {
+                refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Error verifying sigstore provenance bundle: {message}"),
+                )
+            })?;
             Some(bundle)
         }
         None => None,

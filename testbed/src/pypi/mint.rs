@@ -220,9 +220,14 @@ fn mint(state: &PypiState, body: &[u8], record: &mut MintRecord) -> Result<(Stri
         .filter_map(|key| registry.projects.get(key).map(|p| p.name.clone()))
         .collect();
     record.expires = Some(expires);
-    registry
-        .tokens
-        .insert(token.clone(), MintedToken { projects, expires });
+    registry.tokens.insert(
+        token.clone(),
+        MintedToken {
+            projects,
+            expires,
+            publisher,
+        },
+    );
     Ok((token, expires))
 }
 

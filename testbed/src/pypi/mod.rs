@@ -5,6 +5,7 @@
 //! testbed's temporary directory. With [`PypiConfig::forward_to`] set, every upload the testbed accepts is also
 //! sent to a real index (pypiserver); the simple index is still served from the testbed's own copy.
 
+pub(crate) mod attestations;
 mod dist;
 mod errors;
 mod fields;
@@ -33,6 +34,7 @@ pub use matching::PypiPublisher;
 
 use crate::jwt::TrustedIssuer;
 use crate::records::Recorder;
+use crate::sigstore::TrustMaterial;
 
 /// How the simulated PyPI behaves.
 #[derive(Debug, Clone)]
@@ -90,7 +92,7 @@ pub struct PypiFile {
     pub blake2_256: String,
     /// The `requires_python` field, if sent.
     pub requires_python: Option<String>,
-    /// The PEP 740 attestations sent with it, if any (stored, not yet verified).
+    /// The PEP 740 attestations sent with it, if any (verified on upload against the testbed Sigstore).
     pub attestations: Option<Value>,
     /// Where the bytes are.
     pub path: PathBuf,
@@ -108,6 +110,8 @@ pub(crate) struct Project {
 pub(crate) struct MintedToken {
     pub(crate) projects: BTreeSet<String>,
     pub(crate) expires: i64,
+    /// The publisher the token was minted for: the identity attestations must carry.
+    pub(crate) publisher: PypiPublisher,
 }
 
 #[derive(Debug, Default)]
@@ -159,6 +163,8 @@ pub(crate) struct PypiState {
     pub(crate) files_dir: PathBuf,
     pub(crate) base_url: OnceLock<Url>,
     pub(crate) http: reqwest::Client,
+    /// The Sigstore trusted root attestations are verified against.
+    pub(crate) trust: Arc<TrustMaterial>,
 }
 
 impl PypiState {
@@ -167,6 +173,7 @@ impl PypiState {
         github: TrustedIssuer,
         recorder: Recorder,
         files_dir: PathBuf,
+        trust: Arc<TrustMaterial>,
     ) -> Arc<Self> {
         Arc::new(Self {
             config,
@@ -176,6 +183,7 @@ impl PypiState {
             files_dir,
             base_url: OnceLock::new(),
             http: reqwest::Client::new(),
+            trust,
         })
     }
 

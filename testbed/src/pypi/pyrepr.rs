@@ -32,6 +32,34 @@ pub(crate) fn repr_str(text: &str) -> String {
     out
 }
 
+/// `repr(some_bytes)`: `b'…'` with printable ASCII as is and everything else escaped.
+pub(crate) fn repr_bytes(bytes: &[u8]) -> String {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::with_capacity(bytes.len() + 3);
+    out.push('b');
+    out.push(char::from(quote));
+    for &byte in bytes {
+        match byte {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            byte if byte == quote => {
+                out.push('\\');
+                out.push(char::from(byte));
+            }
+            0x20..=0x7e => out.push(char::from(byte)),
+            byte => out.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    out.push(char::from(quote));
+    out
+}
+
 /// `repr(list_of_str)`.
 pub(crate) fn repr_str_list<S: AsRef<str>>(items: &[S]) -> String {
     let inner: Vec<String> = items.iter().map(|item| repr_str(item.as_ref())).collect();
@@ -84,6 +112,8 @@ mod tests {
         assert_eq!(repr_str("it's"), "\"it's\"");
         assert_eq!(repr_str("both ' and \""), "'both \\' and \"'");
         assert_eq!(repr_str_list(&["a@x", "b@y"]), "['a@x', 'b@y']");
+        assert_eq!(repr_bytes(b"\x0cTab\\\n\xff"), "b'\\x0cTab\\\\\\n\\xff'");
+        assert_eq!(repr_bytes(b"it's"), "b\"it's\"");
         assert_eq!(
             repr_json(&json!({"token": [1, true, null, 1.5]})),
             "{'token': [1, True, None, 1.5]}"

@@ -1,6 +1,7 @@
 //! The legacy upload API, `POST /legacy/`, in Warehouse's order: identity, form and metadata, project and
 //! permission, file name, size, digests, duplicates, one sdist per release, archive, PEP 625 / wheel name,
-//! attestations; then (optionally) forwarding, then storing.
+//! attestations (shape, then Sigstore verification for the minting publisher); then (optionally) forwarding, then
+//! storing.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::attestations::verify_attestations;
 use super::dist::{self, Filetype};
 use super::errors::UploadError;
 use super::fields::{check_form_fields, parse_attestations, parse_metadata};
 use super::multipart::{self, FilePart, Form};
 use super::names;
 use super::pyrepr::repr_str;
-use super::{PypiFile, PypiState, forward, md5};
+use super::{PypiFile, PypiPublisher, PypiState, forward, md5};
 use crate::records::{UploadRecord, now_unix};
 
 /// `POST /legacy` → 308 to `/legacy/` (twine refuses to follow it).
@@ -112,6 +114,7 @@ pub(crate) async fn upload(
 struct TokenScope {
     projects: BTreeSet<String>,
     expires: i64,
+    publisher: PypiPublisher,
 }
 
 fn authenticate(state: &PypiState, headers: &HeaderMap) -> Result<TokenScope, UploadError> {
@@ -148,6 +151,7 @@ fn authenticate(state: &PypiState, headers: &HeaderMap) -> Result<TokenScope, Up
     Ok(TokenScope {
         projects: minted.projects.clone(),
         expires: minted.expires,
+        publisher: minted.publisher.clone(),
     })
 }
 async fn handle(state: &PypiState, headers: &HeaderMap, form: &Form) -> Result<(), UploadError> {
@@ -291,6 +295,15 @@ async fn handle(state: &PypiState, headers: &HeaderMap, form: &Form) -> Result<(
         }
     }
     let attestations = parse_attestations(form.get("attestations"))?;
+    if let Some(attestations) = &attestations {
+        verify_attestations(
+            attestations,
+            &state.trust,
+            &scope.publisher,
+            filename,
+            &content.sha256,
+        )?;
+    }
 
     if let Some(target) = &state.config.forward_to {
         forward::forward(state, target, form, content).await?;

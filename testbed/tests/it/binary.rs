@@ -42,6 +42,27 @@ async fn serve_describes_itself_and_writes_state_on_sigterm() {
         description["github_env"]["GITHUB_REPOSITORY"],
         "octo-org/octo-repo"
     );
+    let trusted_root: Value = serde_json::from_str(
+        &fs_err::read_to_string(description["sigstore_trusted_root"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        format!("{}/", trusted_root["tlogs"][0]["baseUrl"].as_str().unwrap()),
+        description["rekor_url"].as_str().unwrap()
+    );
+    let trust_config: Value = serde_json::from_str(
+        &fs_err::read_to_string(description["sigstore_trust_config"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        format!(
+            "{}/",
+            trust_config["signingConfig"]["caUrls"][0]["url"]
+                .as_str()
+                .unwrap()
+        ),
+        description["fulcio_url"].as_str().unwrap()
+    );
     let ca = fs_err::read(description["ca_file"].as_str().unwrap()).unwrap();
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())

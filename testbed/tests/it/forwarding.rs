@@ -207,9 +207,13 @@ async fn npm_publishes_are_forwarded_without_the_bundle() {
     let tarball = crate::npm::npm_tarball(name, "1.0.0");
     let mut document =
         crate::npm::publish_document(&testbed.npm_registry_url(), name, "1.0.0", &tarball);
-    let bundle = json!({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "dsseEnvelope": {"payloadType": "application/vnd.in-toto+json",
-        "payload": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, json!({"subject": [{"name": "pkg:npm/%40demo/tiny-pkg@1.0.0",
-        "digest": {"sha512": hex::encode(<sha2::Sha512 as sha2::Digest>::digest(&tarball))}}]}).to_string())}});
+    let statement = crate::sigstore::npm_statement(
+        name,
+        "1.0.0",
+        &tarball,
+        "https://github.com/octo-org/octo-repo",
+    );
+    let bundle = crate::sigstore::sign(&testbed, &statement).await;
     document["_attachments"]["@demo/tiny-pkg-1.0.0.sigstore"] = json!({"content_type": "application/vnd.dev.sigstore.bundle.v0.3+json", "data": bundle.to_string()});
     let put = |document: Value| {
         client(&testbed)

@@ -15,3 +15,5 @@ mod npm;
 mod pypi_mint;
 #[cfg(test)]
 mod pypi_upload;
+#[cfg(test)]
+mod sigstore;

@@ -8,7 +8,7 @@ use testbed::{GithubIdentity, NpmPublisher, RunnerEnvironment, Testbed, Visibili
 
 use crate::common::{client, fetch_id_token, start};
 
-const PACKAGE: &str = "@demo/tiny-pkg";
+pub(crate) const PACKAGE: &str = "@demo/tiny-pkg";
 
 /// A gzipped npm tarball holding `package/package.json`.
 pub fn npm_tarball(name: &str, version: &str) -> Vec<u8> {
@@ -75,14 +75,14 @@ async fn exchange(testbed: &Testbed, path_name: &str, jwt: Option<&str>) -> (u16
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-async fn exchange_ok(testbed: &Testbed, name: &str) -> String {
+pub(crate) async fn exchange_ok(testbed: &Testbed, name: &str) -> String {
     let jwt = fetch_id_token(testbed, &testbed.npm_audience()).await;
     let (status, body) = exchange(testbed, &escaped(name), Some(&jwt)).await;
     assert_eq!(status, 201, "{body}");
     body["token"].as_str().unwrap().to_owned()
 }
 
-async fn put(
+pub(crate) async fn put(
     testbed: &Testbed,
     name: &str,
     token: Option<&str>,
@@ -106,7 +106,7 @@ async fn put(
     )
 }
 
-async fn ready() -> Testbed {
+pub(crate) async fn ready() -> Testbed {
     let testbed = start().await;
     testbed.add_npm_publisher(
         PACKAGE,
@@ -442,20 +442,16 @@ async fn publish_refusals() {
     assert_eq!(put(&testbed, PACKAGE, Some(&token), &document).await.0, 200);
 }
 
-fn provenance_bundle(name: &str, version: &str, tarball: &[u8], repository: &str) -> String {
-    let statement = json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": format!("pkg:npm/{}@{version}", name.replacen('@', "%40", 1)), "digest": {"sha512": hex::encode(sha2::Sha512::digest(tarball))}}],
-        "predicateType": "https://slsa.dev/provenance/v1",
-        "predicate": {"buildDefinition": {"buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
-            "externalParameters": {"workflow": {"ref": "refs/tags/v1.0.0", "repository": repository, "path": ".github/workflows/release.yml"}}}},
-    });
-    json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "verificationMaterial": {"certificate": {"rawBytes": "MIIB"}, "tlogEntries": []},
-        "dsseEnvelope": {"payload": STANDARD.encode(statement.to_string()), "payloadType": "application/vnd.in-toto+json", "signatures": [{"sig": "MEUC", "keyid": ""}]},
-    })
-    .to_string()
+/// A provenance bundle for `name@version` signed against the testbed's Sigstore.
+async fn provenance_bundle(
+    testbed: &Testbed,
+    name: &str,
+    version: &str,
+    tarball: &[u8],
+    repository: &str,
+) -> String {
+    let statement = crate::sigstore::npm_statement(name, version, tarball, repository);
+    crate::sigstore::sign(testbed, &statement).await.to_string()
 }
 
 #[tokio::test]
@@ -471,22 +467,30 @@ async fn provenance_attachments() {
         document
     };
 
-    let wrong_repo = with_bundle(provenance_bundle(
-        PACKAGE,
-        "1.0.0",
-        &tarball,
-        "https://github.com/someone/else",
-    ));
+    let wrong_repo = with_bundle(
+        provenance_bundle(
+            &testbed,
+            PACKAGE,
+            "1.0.0",
+            &tarball,
+            "https://github.com/someone/else",
+        )
+        .await,
+    );
     let (status, body, _) = put(&testbed, PACKAGE, Some(&token), &wrong_repo).await;
     assert_eq!(status, 422);
     insta::assert_snapshot!(body["error"].as_str().unwrap(), @r#"Error verifying sigstore provenance bundle: Failed to validate repository information: package.json: "repository.url" is "git+https://github.com/octo-org/octo-repo.git", expected to match "https://github.com/someone/else" from provenance"#);
 
-    let good = with_bundle(provenance_bundle(
-        PACKAGE,
-        "1.0.0",
-        &tarball,
-        "https://github.com/octo-org/octo-repo",
-    ));
+    let good = with_bundle(
+        provenance_bundle(
+            &testbed,
+            PACKAGE,
+            "1.0.0",
+            &tarball,
+            "https://github.com/octo-org/octo-repo",
+        )
+        .await,
+    );
     let (status, body, _) = put(&testbed, PACKAGE, Some(&token), &good).await;
     assert_eq!(status, 200, "{body}");
     let stored = testbed.npm_versions(PACKAGE);
@@ -534,7 +538,16 @@ async fn provenance_attachments() {
     let token = exchange_ok(&testbed, PACKAGE).await;
     let tarball = npm_tarball(PACKAGE, "1.0.1");
     let mut document = publish_document(&registry, PACKAGE, "1.0.1", &tarball);
-    document["_attachments"][format!("{PACKAGE}-1.0.1.sigstore")] = json!({"content_type": "application/vnd.dev.sigstore.bundle.v0.3+json", "data": provenance_bundle(PACKAGE, "1.0.1", &tarball, "https://github.com/octo-org/octo-repo")});
+    let bundle = provenance_bundle(
+        &testbed,
+        PACKAGE,
+        "1.0.1",
+        &tarball,
+        "https://github.com/octo-org/octo-repo",
+    )
+    .await;
+    document["_attachments"][format!("{PACKAGE}-1.0.1.sigstore")] =
+        json!({"content_type": "application/vnd.dev.sigstore.bundle.v0.3+json", "data": bundle});
     let (status, body, _) = put(&testbed, PACKAGE, Some(&token), &document).await;
     assert_eq!(status, 422);
     assert!(

@@ -299,18 +299,23 @@ async fn size_limit() {
 }
 
 #[tokio::test]
-async fn attestations_are_stored() {
+async fn unsigned_attestations_are_refused() {
     let (testbed, token) = ready().await;
-    let attestation = json!([{"version": 1, "verification_material": {"certificate": "MII", "transparency_entries": []}, "envelope": {"statement": "e30=", "signature": "c2ln"}}]);
-    let answer = Upload::wheel("sampleproject", "1.0.0")
-        .set("attestations", &attestation.to_string())
-        .send(&testbed, &token)
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(
-        testbed.pypi_files("sampleproject")[0].attestations,
-        Some(attestation)
-    );
+    let message = |attestation: Value| {
+        let (testbed, token) = (&testbed, &token);
+        async move {
+            let answer = Upload::wheel("sampleproject", "1.0.0")
+                .set("attestations", &json!([attestation]).to_string())
+                .send(testbed, token)
+                .await;
+            assert_eq!(answer.status, 400, "{}", answer.body);
+            answer.message()
+        }
+    };
+    insta::assert_snapshot!(message(json!({"version": 1, "verification_material": {"certificate": "MII", "transparency_entries": []}, "envelope": {"statement": "e30=", "signature": "c2ln"}})).await, @"Invalid attestations supplied during upload: Malformed attestations: attestation 0: verification_material.certificate must be base64");
+    insta::assert_snapshot!(message(json!({"version": 1, "verification_material": {"certificate": "MIIB", "transparency_entries": []}, "envelope": {"statement": "e30=", "signature": "c2ln"}})).await, @"Invalid attestations supplied during upload: Malformed attestations: attestation 0: transparency_entries must hold at least 1 item");
+    insta::assert_snapshot!(message(json!({"version": 1, "verification_material": {"certificate": "MIIB", "transparency_entries": [{"logIndex": "1"}]}, "envelope": {"statement": "e30=", "signature": "c2ln"}})).await, @"Invalid attestations supplied during upload: Unknown error while trying to verify included attestations: invalid X.509 certificate");
+    assert!(testbed.pypi_files("sampleproject").is_empty());
     assert!(testbed.records().uploads[0].had_attestations);
 }
 

@@ -8,7 +8,7 @@ use oidc_core::jwks::{self, VerifyOptions};
 use oidc_core::{Environment, MapEnv, TokenRequest};
 use testbed::{GithubIdentity, NpmPublisher, PypiPublisher, Testbed, TestbedConfig};
 
-use crate::cli::{DemoArgs, NpmPublishArgs, PypiUploadArgs};
+use crate::cli::{DemoArgs, NpmPublishArgs, PypiUploadArgs, SigstoreArgs, VerifyArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -104,6 +104,16 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
             records.burns.len(),
         ),
     );
+    printer.info(
+        "   Verifying the PEP 740 attestations as a consumer would (`trustpub verify`), for the expected repository and workflow, then for the wrong repository:",
+    );
+    let dists: Vec<std::path::PathBuf> = fs_err::read_dir(&dist)
+        .map_err(|err| CliError::Internal(err.to_string()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| !path.to_string_lossy().ends_with(".attestation"))
+        .collect();
+    verify_demo(&testbed, dists, printer).await?;
     printer.info("   Uploading the same files again: PyPI answers an identical re-upload with 200, so a re-run after a partial failure finishes the job:");
     let again = super::pypi::upload(&upload, &context, printer).await?;
     if again != Outcome::Success {
@@ -126,15 +136,20 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
         registry: testbed.npm_registry_url().to_string(),
         tag: None,
         access: None,
-        provenance: false,
+        provenance: true,
         no_provenance: false,
+        provenance_file: None,
         token: None,
         allow_pull_request: false,
+        dry_run: false,
+        sigstore: sigstore_args(&testbed),
     };
     let outcome = super::npm::publish(&npm, &context, printer).await?;
     if outcome != Outcome::Success {
         return Ok(outcome);
     }
+    printer.info("   Verifying the provenance bundle against the tarball:");
+    verify_demo(&testbed, vec![npm.paths[0].clone()], printer).await?;
     printer.status(
         "Registry",
         &format!(
@@ -187,6 +202,53 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
     Ok(Outcome::Success)
 }
 
+/// `trustpub verify` for the demo's identity (must pass), then for another repository (must
+/// fail, and the demo shows why).
+async fn verify_demo(
+    testbed: &Testbed,
+    artifacts: Vec<std::path::PathBuf>,
+    printer: &Printer,
+) -> Result<(), CliError> {
+    let identity = testbed.identity();
+    let mut args = VerifyArgs {
+        artifacts,
+        bundle: None,
+        repository: identity.repository.clone(),
+        workflow: identity.workflow_file.clone(),
+        git_ref: Some(identity.git_ref.clone()),
+        issuer: identity.issuer.clone(),
+        trusted_root: Some(testbed.sigstore_trusted_root_path().to_path_buf()),
+    };
+    let outcome = super::verify::run(&args, printer).await?;
+    if outcome != Outcome::Success {
+        return Err(CliError::Testbed(format!(
+            "the demo's own artifacts did not verify ({outcome:?})"
+        )));
+    }
+    args.repository = "someone-else/impostor".into();
+    args.artifacts.truncate(1);
+    printer.info(&format!(
+        "   … and for {}, which did not build it (an expected refusal, exit code 7 in a real run):",
+        args.repository
+    ));
+    let outcome = super::verify::run(&args, printer).await?;
+    if outcome != Outcome::VerificationFailed {
+        return Err(CliError::Testbed(
+            "an attestation verified for the wrong repository".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The testbed's Fulcio, Rekor and trust root.
+fn sigstore_args(testbed: &Testbed) -> SigstoreArgs {
+    SigstoreArgs {
+        fulcio_url: testbed.fulcio_url().to_string(),
+        rekor_url: testbed.rekor_url().to_string(),
+        trusted_root: Some(testbed.sigstore_trusted_root_path().to_path_buf()),
+    }
+}
+
 fn upload_args(testbed: &Testbed, dir: std::path::PathBuf) -> PypiUploadArgs {
     PypiUploadArgs {
         paths: vec![dir],
@@ -197,8 +259,10 @@ fn upload_args(testbed: &Testbed, dir: std::path::PathBuf) -> PypiUploadArgs {
         verify_metadata: true,
         skip_existing: false,
         print_hash: true,
-        attestations: None,
+        attestations: Some(true),
         concurrency: 4,
         allow_pull_request: false,
+        dry_run: false,
+        sigstore: sigstore_args(testbed),
     }
 }

@@ -1,0 +1,60 @@
+//! Sigstore wiring shared by `pypi upload`, `npm publish` and `verify`: the instance and trust
+//! root from the flags, and a signer authenticated by a fresh `sigstore` ID token.
+
+use oidc_core::TokenRequest;
+use oidc_core::ci::MaskSink as _;
+use oidc_core::sigstore::{
+    KeylessSigner, SIGSTORE_AUDIENCE, SIGSTORE_TOKEN_VARIABLE, SigstoreConfig, TrustRoot,
+};
+use url::Url;
+
+use crate::cli::SigstoreArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::Printer;
+
+/// The instance the flags name. A custom Fulcio or Rekor needs its own trust root: the
+/// public-good root would reject everything it issues.
+pub fn config(args: &SigstoreArgs) -> Result<SigstoreConfig, CliError> {
+    let parse = |flag: &str, value: &str| {
+        Url::parse(value)
+            .map_err(|err| CliError::Usage(format!("--{flag} `{value}` is not a URL: {err}")))
+    };
+    let config = SigstoreConfig {
+        fulcio_url: parse("fulcio-url", &args.fulcio_url)?,
+        rekor_url: parse("rekor-url", &args.rekor_url)?,
+        trusted_root: args.trusted_root.clone(),
+    };
+    let public = SigstoreConfig::public_good();
+    let custom_services =
+        config.fulcio_url != public.fulcio_url || config.rekor_url != public.rekor_url;
+    if custom_services && config.trusted_root.is_none() {
+        return Err(CliError::Usage(
+            "a custom --fulcio-url or --rekor-url needs the instance's --trusted-root <trusted_root.json>: bundles from it cannot verify against the public-good root".into(),
+        ));
+    }
+    Ok(config)
+}
+
+/// The trust root the flags name.
+pub fn trust_root(config: &SigstoreConfig) -> Result<TrustRoot, CliError> {
+    TrustRoot::for_config(config).map_err(CliError::from)
+}
+
+/// A signer for this run: loads the trust root, fetches a fresh ID token with audience
+/// `sigstore` (masked at once) and checks it.
+pub async fn signer(
+    context: &Context,
+    config: &SigstoreConfig,
+    printer: &Printer,
+) -> Result<KeylessSigner, CliError> {
+    let trust = trust_root(config)?;
+    let request = TokenRequest::new(SIGSTORE_AUDIENCE).with_token_variable(SIGSTORE_TOKEN_VARIABLE);
+    let ambient = context.detector().detect(&request).await?;
+    printer.mask(ambient.token.expose());
+    let signer = KeylessSigner::new(config, trust, &ambient.token, &context.http)?;
+    if let Some(san) = &signer.expected_identity().san {
+        printer.info(&format!("Signing as {san}"));
+    }
+    Ok(signer)
+}

@@ -1,0 +1,193 @@
+//! `<dist>.publish.attestation` files: where they go, reading one, writing one atomically.
+
+use std::ffi::OsString;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use super::AttestationError;
+use super::object::Attestation;
+
+/// The suffix gh-action-pypi-publish gives a distribution's publish attestation (twine uploads
+/// every `<dist>.*.attestation` with its distribution).
+pub const PUBLISH_ATTESTATION_SUFFIX: &str = ".publish.attestation";
+
+/// Where the publish attestation of `dist` goes: beside it, `<dist>.publish.attestation`.
+///
+/// ```
+/// # use std::path::Path;
+/// use pypi_exchange::attestation::attestation_path;
+/// assert_eq!(
+///     attestation_path(Path::new("dist/x-1.0.tar.gz")),
+///     Path::new("dist/x-1.0.tar.gz.publish.attestation")
+/// );
+/// ```
+pub fn attestation_path(dist: &Path) -> PathBuf {
+    let mut path = OsString::from(dist.as_os_str());
+    path.push(PUBLISH_ATTESTATION_SUFFIX);
+    PathBuf::from(path)
+}
+
+/// Reads an attestation file (any `*.attestation`, not only publish ones).
+pub fn read_attestation(path: &Path) -> Result<Attestation, AttestationError> {
+    let text = fs_err::read_to_string(path).map_err(|err| AttestationError::Read {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    })?;
+    Attestation::from_json(&text).map_err(|err| AttestationError::Malformed {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
+/// Writes `attestation` to [`attestation_path`]`(dist)` and returns that path.
+///
+/// The file appears whole or not at all (a temporary file in the same directory, renamed into
+/// place), and an existing file is never replaced: one with the same contents is left as it is
+/// (writing again is a no-op), one with other contents is an error.
+pub fn write_attestation(
+    dist: &Path,
+    attestation: &Attestation,
+) -> Result<PathBuf, AttestationError> {
+    let path = attestation_path(dist);
+    let contents = attestation.to_json();
+    let write_error = |reason: String| AttestationError::Write {
+        path: path.clone(),
+        reason,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let prefix = format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|err| write_error(format!("cannot create a temporary file beside it: {err}")))?;
+    temp.write_all(contents.as_bytes())
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|err| {
+            write_error(format!(
+                "cannot write the temporary file {}: {err}",
+                temp.path().display()
+            ))
+        })?;
+    match temp.persist_noclobber(&path) {
+        Ok(_) => Ok(path),
+        Err(err) if err.error.kind() == ErrorKind::AlreadyExists => {
+            // `err.file` is dropped here, which deletes the temporary file.
+            let existing = fs_err::read(&path).map_err(|err| AttestationError::Read {
+                path: path.clone(),
+                reason: err.to_string(),
+            })?;
+            if existing == contents.as_bytes() {
+                Ok(path)
+            } else {
+                Err(AttestationError::Exists { path })
+            }
+        }
+        Err(err) => Err(write_error(format!(
+            "cannot rename the temporary file into place: {}",
+            err.error
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REFERENCE_ATTESTATION: &str =
+        include_str!("../../tests/fixtures/pep740/bundle.publish.attestation");
+
+    fn attestation() -> Attestation {
+        Attestation::from_json(REFERENCE_ATTESTATION).unwrap()
+    }
+
+    /// Redacts the temporary directory, and a temporary file's random part, out of a message.
+    fn redact(message: &str, dir: &Path) -> String {
+        let message = message.replace(&dir.display().to_string(), "[dir]");
+        match message.split_once(".publish.attestation.") {
+            Some((head, tail)) if tail.len() > 6 && tail[6..].starts_with(".tmp") => {
+                format!("{head}.publish.attestation.[random]{}", &tail[6..])
+            }
+            _ => message,
+        }
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs_err::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn path_is_beside_the_dist() {
+        assert_eq!(
+            attestation_path(Path::new("x-1.0-py3-none-any.whl")),
+            Path::new("x-1.0-py3-none-any.whl.publish.attestation")
+        );
+        assert_eq!(
+            attestation_path(Path::new("/tmp/dist/x-1.0.tar.gz")),
+            Path::new("/tmp/dist/x-1.0.tar.gz.publish.attestation")
+        );
+    }
+
+    #[test]
+    fn writes_reads_and_rewrites_the_same_attestation() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path().join("sampleproject-4.0.0-py3-none-any.whl");
+        let written = write_attestation(&dist, &attestation()).unwrap();
+        assert_eq!(written, attestation_path(&dist));
+        assert_eq!(
+            fs_err::read_to_string(&written).unwrap(),
+            REFERENCE_ATTESTATION
+        );
+        assert_eq!(read_attestation(&written).unwrap(), attestation());
+        // Writing the same attestation again is a no-op, and leaves no temporary file behind.
+        assert_eq!(write_attestation(&dist, &attestation()).unwrap(), written);
+        assert_eq!(
+            entries(dir.path()),
+            ["sampleproject-4.0.0-py3-none-any.whl.publish.attestation"]
+        );
+    }
+
+    #[test]
+    fn never_replaces_a_different_attestation() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path().join("sampleproject-4.0.0-py3-none-any.whl");
+        fs_err::write(attestation_path(&dist), "{}").unwrap();
+        let error = write_attestation(&dist, &attestation()).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"[dir]/sampleproject-4.0.0-py3-none-any.whl.publish.attestation already exists and holds a different attestation; trustpub does not overwrite attestation files: delete it to sign this file again, or keep it and upload it as it is");
+        assert_eq!(
+            fs_err::read_to_string(attestation_path(&dist)).unwrap(),
+            "{}"
+        );
+        assert_eq!(
+            entries(dir.path()),
+            ["sampleproject-4.0.0-py3-none-any.whl.publish.attestation"]
+        );
+    }
+
+    #[test]
+    fn reports_write_and_read_failures_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path().join("missing").join("x-1.0.tar.gz");
+        let error = write_attestation(&dist, &attestation()).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"cannot write attestation [dir]/missing/x-1.0.tar.gz.publish.attestation: cannot create a temporary file beside it: No such file or directory (os error 2) at path \"[dir]/missing/.x-1.0.tar.gz.publish.attestation.[random].tmp\"");
+
+        let missing = dir.path().join("x-1.0.tar.gz.publish.attestation");
+        let error = read_attestation(&missing).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"cannot read attestation [dir]/x-1.0.tar.gz.publish.attestation: failed to open file `[dir]/x-1.0.tar.gz.publish.attestation`: No such file or directory (os error 2)");
+
+        fs_err::write(&missing, r#"{"version":1}"#).unwrap();
+        let error = read_attestation(&missing).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"[dir]/x-1.0.tar.gz.publish.attestation is not a PEP 740 attestation: missing field `verification_material` at line 1 column 13");
+    }
+}

@@ -1,4 +1,4 @@
-//! Features that this build cannot do are refused with a reason, never pretended.
+//! Inconsistent requests are refused with a reason before anything is minted, signed or sent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,34 +7,13 @@ mod common;
 use common::*;
 
 #[tokio::test]
-async fn attestations_cannot_be_asked_for_without_files_to_send() {
+async fn attestations_need_trusted_publishing() {
     let testbed = testbed().await;
     let dir = tempfile::tempdir().unwrap();
     write_wheel(&dir.path().join("dist"), "refused", "1.0");
     let url = testbed.pypi_upload_url().to_string();
-    let output = trustpub(
-        &[
-            "pypi",
-            "upload",
-            "--repository-url",
-            &url,
-            "--attestations",
-            "true",
-        ],
-        &testbed.github_env(),
-        dir.path(),
-    )
-    .await;
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output)
-            .contains("cannot generate PEP 740 attestations for refused-1.0-py3-none-any.whl"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(testbed.records().mints.is_empty(), "nothing was minted");
-
-    // With a token, attestations are refused outright (PyPI takes them only from trusted publishers).
+    // With a token, attestations are refused outright (PyPI takes them only from trusted
+    // publishers), before anything is read, signed or sent.
     let output = trustpub(
         &[
             "pypi",
@@ -56,20 +35,60 @@ async fn attestations_cannot_be_asked_for_without_files_to_send() {
         "{}",
         stderr(&output)
     );
+    assert!(testbed.records().uploads.is_empty());
 }
 
 #[tokio::test]
-async fn provenance_is_refused_until_signing_exists() {
+async fn a_private_sigstore_needs_its_trust_root() {
+    let testbed = testbed().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_wheel(&dir.path().join("dist"), "refused", "1.0");
+    let url = testbed.pypi_upload_url().to_string();
+    let fulcio = testbed.fulcio_url().to_string();
+    let output = trustpub(
+        &[
+            "pypi",
+            "upload",
+            "--repository-url",
+            &url,
+            "--attestations",
+            "true",
+            "--fulcio-url",
+            &fulcio,
+        ],
+        &testbed.github_env(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("a custom --fulcio-url or --rekor-url needs the instance's --trusted-root"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(testbed.records().mints.is_empty(), "nothing was minted");
+}
+
+#[tokio::test]
+async fn provenance_and_a_provenance_file_exclude_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let output = trustpub(
-        &["npm", "publish", "--provenance", "x.tgz"],
+        &[
+            "npm",
+            "publish",
+            "--provenance",
+            "--provenance-file",
+            "bundle.json",
+            "x.tgz",
+        ],
         &Default::default(),
         dir.path(),
     )
     .await;
     assert_eq!(output.status.code(), Some(2));
+    // npm's own wording (EUSAGE).
     assert!(
-        stderr(&output).contains("--provenance needs Sigstore signing"),
+        stderr(&output).contains("provenance and provenanceFile cannot be used together"),
         "{}",
         stderr(&output)
     );

@@ -175,7 +175,7 @@ pub struct PypiUploadArgs {
 
     /// Do everything up to the upload (token, exchange, validation, the plan) and stop: nothing
     /// is signed or uploaded, and the minted token is revoked.
-    #[arg(long, visible_alias = "dry_run", value_parser = action_bool, num_args = 0..=1, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, visible_alias = "dry_run")]
     pub dry_run: bool,
 
     /// Sigstore instance and trust root for the attestations.
@@ -244,7 +244,7 @@ pub struct NpmPublishArgs {
 
     /// Do everything up to the PUT (token exchange, checks, the plan) and stop: nothing is
     /// signed or published.
-    #[arg(long, visible_alias = "dry_run", value_parser = action_bool, num_args = 0..=1, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, visible_alias = "dry_run")]
     pub dry_run: bool,
 
     /// Sigstore instance and trust root for the provenance.

@@ -124,7 +124,7 @@ async fn pypi_attestations_are_signed_uploaded_and_verifiable() {
     .await;
     assert_eq!(wrong.status.code(), Some(7));
     assert!(
-        stderr(&wrong).contains("expected other.yml"),
+        stderr(&wrong).contains("the attestation was signed by workflow \"release.yml\""),
         "{}",
         stderr(&wrong)
     );

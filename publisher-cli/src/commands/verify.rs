@@ -10,7 +10,9 @@ use npm_exchange::provenance::{ProvenanceBundle, ProvenanceSubject};
 use oidc_core::sigstore::{
     ArtifactDigest, ExpectedIdentity, SigstoreConfig, TrustRoot, VerifiedBundle, verify_bundle,
 };
-use pypi_exchange::attestation::{self, check_subject, read_attestation};
+use pypi_exchange::attestation::{
+    self, GITHUB_ACTIONS_ISSUER, GithubPublisherPolicy, check_subject, read_attestation,
+};
 use pypi_exchange::dist::Distribution;
 
 use crate::cli::VerifyArgs;
@@ -140,14 +142,41 @@ fn verify_dist(
     let attestation = read_attestation(&attestation_file).map_err(|err| err.to_string())?;
     check_subject(&attestation, &dist.filename, &dist.sha256).map_err(|err| err.to_string())?;
     let digest = ArtifactDigest::sha256_hex(&dist.sha256)?;
-    verify_bundle(
+    // For a GitHub identity, PyPI's own Trusted Publisher rule decides (pypi-attestations'
+    // `GitHubPublisher`: exact repository, and the workflow at the certificate's commit or ref).
+    let pypi_policy = match (&expected.issuer, &expected.repository, &expected.workflow) {
+        (Some(issuer), Some(repository), Some(workflow)) if issuer == GITHUB_ACTIONS_ISSUER => {
+            Some(GithubPublisherPolicy {
+                repository: repository.clone(),
+                workflow: workflow.trim_start_matches(".github/workflows/").to_owned(),
+                environment: None,
+            })
+        }
+        _ => None,
+    };
+    let generic = match &pypi_policy {
+        Some(_) => ExpectedIdentity {
+            repository: None,
+            workflow: None,
+            ..expected.clone()
+        },
+        None => expected.clone(),
+    };
+    let subject = attestation_file.display().to_string();
+    let verified = verify_bundle(
         trust,
         &attestation.to_bundle_json(),
-        &attestation_file.display().to_string(),
+        &subject,
         &digest,
-        expected,
+        &generic,
     )
-    .map_err(|err| err.to_string())
+    .map_err(|err| err.to_string())?;
+    if let Some(policy) = pypi_policy {
+        policy.check(&verified.claims).map_err(|mismatch| {
+            format!("the Sigstore bundle for {subject} does not verify: {mismatch}")
+        })?;
+    }
+    Ok(verified)
 }
 
 fn verify_tarball(

@@ -33,11 +33,7 @@ use crate::dist::Distribution;
 pub use bundle::ConvertError;
 pub use file::{PUBLISH_ATTESTATION_SUFFIX, attestation_path, read_attestation, write_attestation};
 pub use object::{Attestation, BUNDLE_V03_MEDIA_TYPE};
-pub use policy::{
-    CertificateClaims, GITHUB_ACTIONS_ISSUER, GithubPublisherPolicy, OID_BUILD_CONFIG_URI,
-    OID_ISSUER_V2, OID_SOURCE_REPOSITORY_DIGEST, OID_SOURCE_REPOSITORY_REF,
-    OID_SOURCE_REPOSITORY_URI, PolicyMismatch,
-};
+pub use policy::{CertificateClaims, GITHUB_ACTIONS_ISSUER, GithubPublisherPolicy, PolicyMismatch};
 pub use statement::{IN_TOTO_PAYLOAD_TYPE, PredicateType, STATEMENT_TYPE, publish_statement};
 pub use subject::{SubjectProblem, check_subject};
 

@@ -7,53 +7,9 @@ use std::fmt;
 /// The issuer of GitHub Actions ID tokens (github.com; PyPI accepts no other GitHub issuer).
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
-/// The Fulcio certificate claims (`1.3.6.1.4.1.57264.1.*` extensions, decoded DER UTF8Strings)
-/// the GitHub Trusted Publisher policy reads. `None` when the certificate has no such extension.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CertificateClaims {
-    /// `1.3.6.1.4.1.57264.1.8`, Issuer (V2): `https://token.actions.githubusercontent.com`.
-    pub issuer: Option<String>,
-    /// `1.3.6.1.4.1.57264.1.12`, Source Repository URI: `https://github.com/OWNER/REPO`.
-    pub source_repository_uri: Option<String>,
-    /// `1.3.6.1.4.1.57264.1.13`, Source Repository Digest: the commit.
-    pub source_repository_digest: Option<String>,
-    /// `1.3.6.1.4.1.57264.1.14`, Source Repository Ref: `refs/tags/v1.0`.
-    pub source_repository_ref: Option<String>,
-    /// `1.3.6.1.4.1.57264.1.18`, Build Config URI:
-    /// `https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/tags/v1.0`.
-    pub build_config_uri: Option<String>,
-}
-
-/// The OID of the Fulcio Issuer (V2) extension.
-pub const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
-/// The OID of the Fulcio Source Repository URI extension.
-pub const OID_SOURCE_REPOSITORY_URI: &str = "1.3.6.1.4.1.57264.1.12";
-/// The OID of the Fulcio Source Repository Digest extension.
-pub const OID_SOURCE_REPOSITORY_DIGEST: &str = "1.3.6.1.4.1.57264.1.13";
-/// The OID of the Fulcio Source Repository Ref extension.
-pub const OID_SOURCE_REPOSITORY_REF: &str = "1.3.6.1.4.1.57264.1.14";
-/// The OID of the Fulcio Build Config URI extension.
-pub const OID_BUILD_CONFIG_URI: &str = "1.3.6.1.4.1.57264.1.18";
-
-impl CertificateClaims {
-    /// Collects the claims from `(dotted OID, decoded value)` pairs of a certificate's
-    /// extensions; other OIDs are ignored.
-    pub fn from_extensions<'a>(extensions: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut claims = Self::default();
-        for (oid, value) in extensions {
-            let slot = match oid {
-                OID_ISSUER_V2 => &mut claims.issuer,
-                OID_SOURCE_REPOSITORY_URI => &mut claims.source_repository_uri,
-                OID_SOURCE_REPOSITORY_DIGEST => &mut claims.source_repository_digest,
-                OID_SOURCE_REPOSITORY_REF => &mut claims.source_repository_ref,
-                OID_BUILD_CONFIG_URI => &mut claims.build_config_uri,
-                _ => continue,
-            };
-            *slot = Some(value.to_owned());
-        }
-        claims
-    }
-}
+/// The certificate claims the policy reads (issuer, source repository URI, digest and ref,
+/// build config URI), as `sigstore-verify` reports them for a certificate whose chain verified.
+pub use oidc_core::sigstore::CertificateClaims;
 
 /// A GitHub Trusted Publisher as PyPI registers it, the identity an attestation must carry
 /// (pypi-attestations' `GitHubPublisher`).
@@ -229,41 +185,25 @@ mod tests {
     }
 
     fn claims() -> CertificateClaims {
-        CertificateClaims::from_extensions([
-            (OID_ISSUER_V2, GITHUB_ACTIONS_ISSUER),
-            (
-                "1.3.6.1.4.1.57264.1.9",
-                "https://github.com/octo-org/shared/.github/workflows/publish.yml@refs/heads/main",
+        CertificateClaims {
+            issuer: Some(GITHUB_ACTIONS_ISSUER.into()),
+            build_signer_uri: Some(
+                "https://github.com/octo-org/shared/.github/workflows/publish.yml@refs/heads/main"
+                    .into(),
             ),
-            (
-                OID_SOURCE_REPOSITORY_URI,
-                "https://github.com/octo-org/sampleproject",
+            source_repository_uri: Some("https://github.com/octo-org/sampleproject".into()),
+            source_repository_digest: Some(SHA.into()),
+            source_repository_ref: Some(REF.into()),
+            build_config_uri: Some(
+                "https://github.com/octo-org/sampleproject/.github/workflows/release.yml@refs/tags/v4.0.0"
+                    .into(),
             ),
-            (OID_SOURCE_REPOSITORY_DIGEST, SHA),
-            (OID_SOURCE_REPOSITORY_REF, REF),
-            (
-                OID_BUILD_CONFIG_URI,
-                "https://github.com/octo-org/sampleproject/.github/workflows/release.yml@refs/tags/v4.0.0",
-            ),
-        ])
+            ..CertificateClaims::default()
+        }
     }
 
     fn mismatch(policy: &GithubPublisherPolicy, claims: &CertificateClaims) -> String {
         policy.check(claims).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn reads_claims_from_extensions() {
-        let claims = claims();
-        assert_eq!(claims.issuer.as_deref(), Some(GITHUB_ACTIONS_ISSUER));
-        assert_eq!(claims.source_repository_digest.as_deref(), Some(SHA));
-        assert_eq!(claims.source_repository_ref.as_deref(), Some(REF));
-        assert_eq!(
-            claims.build_config_uri.as_deref(),
-            Some(
-                "https://github.com/octo-org/sampleproject/.github/workflows/release.yml@refs/tags/v4.0.0"
-            )
-        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Publish a wheel to PyPI with trusted publishing, with the library API alone: here against
-//! the testbed's simulated GitHub issuer and PyPI.
+//! Publish a wheel to PyPI with trusted publishing and a PEP 740 attestation, with the library
+//! API alone: here against the testbed's simulated GitHub issuer, Fulcio, Rekor and PyPI.
 //!
 //! Run: `cargo run -p trustpub-examples --example pypi_publish`
 #![allow(clippy::print_stdout)]
@@ -9,7 +9,11 @@ use std::sync::Arc;
 
 use oidc_core::ci::{EventPolicy, NoMask};
 use oidc_core::process::TokioRunner;
-use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, Session};
+use oidc_core::sigstore::{
+    ArtifactDigest, KeylessSigner, SIGSTORE_AUDIENCE, SigningJob, SigstoreConfig, TrustRoot,
+};
+use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, Session, TokenRequest};
+use pypi_exchange::attestation::{self, Attestation};
 use pypi_exchange::dist::{Distribution, ValidateOptions, validate};
 use pypi_exchange::upload::{NoReport, UploadItem, UploadOptions, Uploader};
 use pypi_exchange::{PackageIndex, PypiExchange};
@@ -43,6 +47,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         runner: Arc::new(TokioRunner),
         http: http.clone(),
     });
+    // A PEP 740 publish attestation: a second ID token (audience `sigstore`), a Fulcio
+    // certificate, a Rekor entry; the bundle is verified against the trust root before use.
+    let sigstore = SigstoreConfig {
+        fulcio_url: testbed.fulcio_url(),
+        rekor_url: testbed.rekor_url(),
+        trusted_root: Some(testbed.sigstore_trusted_root_path().to_path_buf()),
+    };
+    let trust = TrustRoot::for_config(&sigstore)?;
+    let token = detector
+        .detect(&TokenRequest::new(SIGSTORE_AUDIENCE))
+        .await?;
+    let signer = KeylessSigner::new(&sigstore, trust, &token.token, &http)?;
+    let signed = signer
+        .sign(&SigningJob {
+            subject: dist.filename.clone(),
+            statement: attestation::publish_statement(&dist.filename, &dist.sha256),
+            digest: ArtifactDigest::sha256_hex(&dist.sha256)?,
+        })
+        .await?;
+    let attestation = Attestation::from_bundle_json(&signed.bundle_json)?;
+    println!(
+        "attested {} as {} (Rekor entry {:?})",
+        dist.filename,
+        signed.verified.claims.identity.as_deref().unwrap_or("?"),
+        signed.verified.log_index
+    );
+
     let index = PackageIndex::parse(testbed.pypi_upload_url().as_str())?;
     let exchange = PypiExchange::new(http.clone(), index.clone());
     let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
@@ -52,7 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .upload_all(
             vec![UploadItem {
                 dist,
-                attestations: None,
+                attestations: Some(format!("[{}]", attestation.to_json())),
             }],
             &session,
             Arc::new(NoReport),

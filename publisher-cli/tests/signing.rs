@@ -284,6 +284,16 @@ async fn every_sigstore_failure_stops_the_upload() {
 
 /// An `npm pack`-shaped tarball whose `repository.url` is `repository_url`.
 fn write_tarball(dir: &Path, name: &str, version: &str, repository_url: &str) -> PathBuf {
+    write_tarball_with_access(dir, name, version, repository_url, Some("public"))
+}
+
+fn write_tarball_with_access(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    repository_url: &str,
+    access: Option<&str>,
+) -> PathBuf {
     use flate2::Compression;
     use flate2::write::GzEncoder;
     std::fs::create_dir_all(dir).unwrap();
@@ -291,15 +301,17 @@ fn write_tarball(dir: &Path, name: &str, version: &str, repository_url: &str) ->
         "{}-{version}.tgz",
         name.trim_start_matches('@').replace('/', "-")
     ));
-    let manifest = serde_json::json!({
+    let mut manifest = serde_json::json!({
         "name": name,
         "version": version,
         "main": "index.js",
         "license": "MIT",
         "repository": {"type": "git", "url": repository_url},
-        "publishConfig": {"access": "public"}
-    })
-    .to_string();
+    });
+    if let Some(access) = access {
+        manifest["publishConfig"] = serde_json::json!({ "access": access });
+    }
+    let manifest = manifest.to_string();
     let mut tar = tar::Builder::new(GzEncoder::new(
         std::fs::File::create(&path).unwrap(),
         Compression::default(),
@@ -336,7 +348,12 @@ async fn npm_provenance_is_signed_attached_and_verifiable() {
     let testbed = testbed().await;
     let identity = testbed.identity();
     let repo_url = format!("git+https://github.com/{}.git", identity.repository);
-    for package in ["@octo/attested", "@octo/dry", "@octo/elsewhere"] {
+    for package in [
+        "@octo/attested",
+        "@octo/dry",
+        "@octo/elsewhere",
+        "@octo/private",
+    ] {
         testbed.add_npm_package(package);
         testbed.add_npm_publisher(
             package,
@@ -435,4 +452,32 @@ async fn npm_provenance_is_signed_attached_and_verifiable() {
     let last = testbed.records().npm_publishes.last().cloned().unwrap();
     assert!(!last.had_provenance);
     assert_eq!(last.status, 200);
+
+    // A scoped package without `access: public`: the registry's visibility route decides, as
+    // npm asks it. Private: no provenance by default, an error with --provenance.
+    testbed.set_npm_package_public("@octo/private", false);
+    let private = write_tarball_with_access(
+        &dir.path().join("private"),
+        "@octo/private",
+        "1.0.0",
+        &repo_url,
+        None,
+    );
+    let refused = npm_publish(&testbed, &private, &["--provenance"]).await;
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stderr(&refused).contains("private package"),
+        "{}",
+        stderr(&refused)
+    );
+    let plain = npm_publish(&testbed, &private, &[]).await;
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(
+        !testbed
+            .records()
+            .npm_publishes
+            .last()
+            .unwrap()
+            .had_provenance
+    );
 }

@@ -30,6 +30,7 @@ mod bundle;
 mod preconditions;
 mod statement;
 mod subject;
+mod visibility;
 
 #[cfg(test)]
 mod test_support;
@@ -45,6 +46,7 @@ pub use preconditions::{
 };
 pub use statement::ProvenanceStatement;
 pub use subject::ProvenanceSubject;
+pub use visibility::{VisibilityError, fetch_package_visibility};
 
 /// The DSSE payload type of every npm provenance statement.
 pub const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";

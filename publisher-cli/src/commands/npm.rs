@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use npm_exchange::package::{Access, PackageTarball, PublishDocument, PublishOptions};
 use npm_exchange::provenance::{
     PackageVisibility, ProvenanceBundle, ProvenanceContext, ProvenanceStatement, ProvenanceSubject,
-    check_provenance_preconditions,
+    check_provenance_preconditions, fetch_package_visibility,
 };
 use npm_exchange::{NpmExchange, NpmRegistry, PublishStatus, Publisher};
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
@@ -132,10 +132,17 @@ pub async fn publish(
                 }
             }
         };
+        let visibility = match mode {
+            ProvenanceMode::Auto | ProvenanceMode::Required => {
+                package_visibility(context, &registry, &document, &credential).await
+            }
+            ProvenanceMode::Off | ProvenanceMode::File => Ok(PackageVisibility::NotChecked),
+        };
         let provenance = match provenance_for(
             mode,
             args.provenance_file.as_deref(),
             (&tarball, &document),
+            visibility,
             claims.as_ref(),
             context,
             sigstore.as_ref(),
@@ -319,6 +326,7 @@ async fn provenance_for(
     mode: ProvenanceMode,
     file: Option<&std::path::Path>,
     package: (&PackageTarball, &PublishDocument),
+    visibility: Result<PackageVisibility, String>,
     claims: Option<&oidc_core::Claims>,
     context: &Context,
     sigstore: Option<&SigstoreConfig>,
@@ -356,12 +364,17 @@ async fn provenance_for(
             Ok(Provenance::Bundle(bundle.into_json()))
         }
         (ProvenanceMode::Auto | ProvenanceMode::Required, _, _) => {
-            let package =
-                if document.access() == Some(Access::Public) || document.name().scope().is_none() {
-                    PackageVisibility::AccessPublic
-                } else {
-                    PackageVisibility::NotChecked
-                };
+            let package = match visibility {
+                Ok(visibility) => visibility,
+                Err(reason) if mode == ProvenanceMode::Auto => {
+                    printer.warning(
+                        "No provenance",
+                        &format!("{}@{}: {reason}", document.name(), document.version()),
+                    );
+                    return Ok(Provenance::None);
+                }
+                Err(reason) => return Err(CliError::Usage(reason)),
+            };
             let ci = ProvenanceContext {
                 env: context.env.as_ref(),
                 claims,
@@ -382,6 +395,22 @@ async fn provenance_for(
         }
         _ => Ok(Provenance::None),
     }
+}
+
+/// Whether the package is public, as npm decides before signing provenance: an unscoped package
+/// or `access: public` is; otherwise the registry's visibility route answers.
+async fn package_visibility(
+    context: &Context,
+    registry: &NpmRegistry,
+    document: &PublishDocument,
+    credential: &Secret,
+) -> Result<PackageVisibility, String> {
+    if document.access() == Some(Access::Public) || document.name().scope().is_none() {
+        return Ok(PackageVisibility::AccessPublic);
+    }
+    fetch_package_visibility(&context.http, registry, document.name(), credential)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 /// Signs the statement (or takes the given bundle) and attaches it to the document. A signed

@@ -142,8 +142,10 @@ pub async fn publish(
             mode,
             args.provenance_file.as_deref(),
             (&tarball, &document),
-            visibility,
-            claims.as_ref(),
+            JobFacts {
+                visibility,
+                claims: claims.as_ref(),
+            },
             context,
             sigstore.as_ref(),
             printer,
@@ -320,19 +322,27 @@ enum Provenance {
     Bundle(String),
 }
 
+/// What npm's provenance conditions are judged on, besides the package itself.
+struct JobFacts<'a> {
+    /// Whether the package is public on the registry (or why that is unknown).
+    visibility: Result<PackageVisibility, String>,
+    /// The job's ID-token claims, when an exchange fetched a token.
+    claims: Option<&'a oidc_core::Claims>,
+}
+
 /// Decides one package's provenance: npm's preconditions for a new statement (checked before
 /// any signing), or the subject and signatures of a given bundle.
 async fn provenance_for(
     mode: ProvenanceMode,
     file: Option<&std::path::Path>,
     package: (&PackageTarball, &PublishDocument),
-    visibility: Result<PackageVisibility, String>,
-    claims: Option<&oidc_core::Claims>,
+    facts: JobFacts<'_>,
     context: &Context,
     sigstore: Option<&SigstoreConfig>,
     printer: &Printer,
 ) -> Result<Provenance, CliError> {
     let (tarball, document) = package;
+    let JobFacts { visibility, claims } = facts;
     let subject = ProvenanceSubject::for_tarball(tarball);
     match (mode, file, sigstore) {
         (ProvenanceMode::File, Some(path), Some(config)) => {

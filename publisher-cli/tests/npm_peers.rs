@@ -1,7 +1,8 @@
-//! npm end to end with real peers: a real `npm pack` tarball goes through `trustpub npm
-//! publish` → the testbed's npm front (forwarding) → a real verdaccio, and `npm install`
-//! fetches it from there. And the npm CLI itself must complete an OIDC exchange and publish
-//! through the same front, which proves the testbed faithful.
+//! npm end to end with real peers: a real `npm pack` tarball goes, with its signed SLSA
+//! provenance, through `trustpub npm publish` → the testbed's npm front (verifying the
+//! provenance, forwarding without it) → a real verdaccio, and `npm install` fetches it from
+//! there. And the npm CLI itself must complete an OIDC exchange and publish through the same
+//! front, which proves the testbed faithful.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -138,14 +139,19 @@ async fn trustpub_publishes_to_verdaccio_and_npm_installs_it() {
     let tarball = npm_pack(&peers, dir.path(), "@e2e/sample", &identity.repository).await;
 
     let registry = testbed.npm_registry_url().to_string();
-    let args = [
-        "-vvv",
-        "npm",
-        "publish",
-        "--registry",
-        registry.as_str(),
-        tarball.to_str().unwrap(),
+    // With SLSA provenance signed by the testbed's Sigstore: the testbed verifies the
+    // `.sigstore` attachment and strips it before forwarding (verdaccio takes one attachment).
+    let mut args = vec![
+        "-vvv".to_owned(),
+        "npm".into(),
+        "publish".into(),
+        "--provenance".into(),
+        "--registry".into(),
+        registry,
     ];
+    args.extend(testbed_sigstore_args(&testbed));
+    args.push(tarball.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
     assert!(
         output.status.success(),
@@ -156,8 +162,24 @@ async fn trustpub_publishes_to_verdaccio_and_npm_installs_it() {
     let masked = assert_no_secret_leaks(&output, &[&verdaccio_token]);
     assert_eq!(
         masked.len(),
-        2,
-        "the ID token and the exchanged token are masked"
+        3,
+        "the ID token, the exchanged token and the Sigstore ID token are masked"
+    );
+    let bundle = PathBuf::from(format!("{}.sigstore.json", tarball.display()));
+    assert!(bundle.is_file(), "{} is written", bundle.display());
+    let records = testbed.records();
+    assert!(
+        records
+            .npm_publishes
+            .iter()
+            .any(|p| p.package == "@e2e/sample" && p.had_provenance && p.error.is_none()),
+        "the publish carried provenance: {:?}",
+        records.npm_publishes
+    );
+    let versions = testbed.npm_versions("@e2e/sample");
+    assert!(
+        versions.len() == 1 && versions[0].provenance.is_some(),
+        "the testbed verified and recorded the provenance"
     );
 
     // A re-run finds the same version with the same integrity: success, nothing new.

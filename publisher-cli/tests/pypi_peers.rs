@@ -1,7 +1,7 @@
-//! PyPI end to end with real peers: a real wheel and sdist (setuptools via `uv build`) go
-//! through `trustpub pypi upload` → the testbed (forwarding) → a real pypiserver, and pip
-//! installs them from there. And uv itself must publish through the same testbed, which
-//! proves the testbed faithful.
+//! PyPI end to end with real peers: a real wheel and sdist (setuptools via `uv build`) go,
+//! with their PEP 740 attestations, through `trustpub pypi upload` → the testbed (verifying
+//! the attestations, forwarding) → a real pypiserver, and pip installs them from there. And uv
+//! itself must publish through the same testbed, which proves the testbed faithful.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -129,14 +129,20 @@ async fn trustpub_publishes_to_pypiserver_and_pip_installs_it() {
     let server = pypiserver(&peers, dir.path()).await;
     let testbed = forwarding_testbed(&server).await;
     let upload_url = testbed.pypi_upload_url().to_string();
-    let args = [
-        "-vv",
-        "pypi",
-        "upload",
-        "--repository-url",
-        upload_url.as_str(),
-        "dist",
+    // With PEP 740 attestations, signed by the testbed's Sigstore: the testbed verifies them
+    // and forwards the upload to pypiserver.
+    let mut args = vec![
+        "-vv".to_owned(),
+        "pypi".into(),
+        "upload".into(),
+        "--repository-url".into(),
+        upload_url.clone(),
+        "--attestations".into(),
+        "true".into(),
     ];
+    args.extend(testbed_sigstore_args(&testbed));
+    args.push("dist".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
     assert!(
@@ -148,8 +154,8 @@ async fn trustpub_publishes_to_pypiserver_and_pip_installs_it() {
     let masked = assert_no_secret_leaks(&output, &[]);
     assert_eq!(
         masked.len(),
-        2,
-        "the ID token and the minted token are masked"
+        3,
+        "the ID token, the minted token and the Sigstore ID token are masked"
     );
     let err = stderr(&output);
     assert!(
@@ -162,6 +168,33 @@ async fn trustpub_publishes_to_pypiserver_and_pip_installs_it() {
         records.burns.len(),
         1,
         "the minted token is burned after the run"
+    );
+    for dist in [
+        "e2e_sample-0.1.0-py3-none-any.whl",
+        "e2e_sample-0.1.0.tar.gz",
+    ] {
+        let attestation = dir
+            .path()
+            .join("dist")
+            .join(format!("{dist}.publish.attestation"));
+        assert!(
+            attestation.is_file(),
+            "{} is written",
+            attestation.display()
+        );
+        assert!(
+            records
+                .uploads
+                .iter()
+                .any(|u| u.filename == dist && u.had_attestations && u.error.is_none()),
+            "{dist} was uploaded with its attestation: {:?}",
+            records.uploads
+        );
+    }
+    let files = testbed.pypi_files("e2e-sample");
+    assert!(
+        files.len() == 2 && files.iter().all(|f| f.attestations.is_some()),
+        "the testbed verified and recorded both attestations: {files:?}"
     );
 
     // A re-run is idempotent: PyPI (and the testbed) answer an identical re-upload with 200.

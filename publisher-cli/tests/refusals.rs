@@ -62,7 +62,8 @@ async fn a_private_sigstore_needs_its_trust_root() {
     .await;
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("a custom --fulcio-url or --rekor-url needs the instance's --trusted-root"),
+        stderr(&output)
+            .contains("a custom --fulcio-url or --rekor-url needs the instance's --trusted-root"),
         "{}",
         stderr(&output)
     );

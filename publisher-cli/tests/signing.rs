@@ -11,18 +11,6 @@ use std::path::{Path, PathBuf};
 use common::*;
 use testbed::{NpmPublisher, PypiPublisher, Testbed};
 
-/// `--fulcio-url … --rekor-url … --trusted-root …` for the testbed's Sigstore.
-fn sigstore_flags(testbed: &Testbed) -> Vec<String> {
-    vec![
-        "--fulcio-url".into(),
-        testbed.fulcio_url().to_string(),
-        "--rekor-url".into(),
-        testbed.rekor_url().to_string(),
-        "--trusted-root".into(),
-        testbed.sigstore_trusted_root_path().display().to_string(),
-    ]
-}
-
 fn publisher(testbed: &Testbed, project: &str) {
     let identity = testbed.identity();
     let (owner, repo) = identity.repository.split_once('/').unwrap();
@@ -39,7 +27,7 @@ fn publisher(testbed: &Testbed, project: &str) {
 
 async fn upload(testbed: &Testbed, dir: &Path, extra: &[&str]) -> std::process::Output {
     let url = testbed.pypi_upload_url().to_string();
-    let flags = sigstore_flags(testbed);
+    let flags = testbed_sigstore_args(testbed);
     let mut args: Vec<&str> = vec![
         "pypi",
         "upload",
@@ -334,7 +322,7 @@ fn write_tarball_with_access(
 
 async fn npm_publish(testbed: &Testbed, tarball: &Path, extra: &[&str]) -> std::process::Output {
     let registry = testbed.npm_registry_url().to_string();
-    let flags = sigstore_flags(testbed);
+    let flags = testbed_sigstore_args(testbed);
     let path = tarball.display().to_string();
     let mut args: Vec<&str> = vec!["npm", "publish", "--registry", &registry];
     args.extend(flags.iter().map(String::as_str));

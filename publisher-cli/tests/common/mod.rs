@@ -93,3 +93,15 @@ pub fn write_wheel(dir: &Path, name: &str, version: &str) -> std::path::PathBuf 
     zip.finish().unwrap();
     path
 }
+
+/// `--fulcio-url`, `--rekor-url` and `--trusted-root` for signing with the testbed's Sigstore.
+pub fn testbed_sigstore_args(testbed: &Testbed) -> Vec<String> {
+    vec![
+        "--fulcio-url".into(),
+        testbed.fulcio_url().to_string(),
+        "--rekor-url".into(),
+        testbed.rekor_url().to_string(),
+        "--trusted-root".into(),
+        testbed.sigstore_trusted_root_path().display().to_string(),
+    ]
+}

@@ -1,4 +1,5 @@
-//! Outside tools for end-to-end tests (pypiserver, uv, pip, verdaccio, npm), installed by
+//! Outside tools for end-to-end tests (pypiserver, uv, pip, verdaccio, npm, and the Sigstore
+//! verifiers sigstore-python, pypi-attestations and `@sigstore/verify`), installed by
 //! `.ci/setup-tools`. Under `CI=true` a missing tool fails the test; elsewhere the test is
 //! skipped with the reason printed.
 #![allow(
@@ -135,6 +136,19 @@ impl Drop for Server {
 
 /// Runs a command to completion and returns its output, panicking with it on failure.
 pub async fn run_ok(program: &Path, args: &[&str], cwd: &Path, envs: &[(&str, &str)]) -> String {
+    let (success, text) = run(program, args, cwd, envs).await;
+    assert!(success, "{} {args:?} failed:\n{text}", program.display());
+    text
+}
+
+/// Runs a command to completion and returns whether it succeeded and what it printed
+/// (stdout, then stderr), for commands expected to fail.
+pub async fn run(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    envs: &[(&str, &str)],
+) -> (bool, String) {
     let output = tokio::process::Command::new(program)
         .args(args)
         .current_dir(cwd)
@@ -148,10 +162,12 @@ pub async fn run_ok(program: &Path, args: &[&str], cwd: &Path, envs: &[(&str, &s
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        output.status.success(),
-        "{} {args:?} failed:\n{text}",
-        program.display()
-    );
-    text
+    (output.status.success(), text)
+}
+
+/// A verifier script of `publisher-cli/tests/verifiers/`.
+pub fn verifier_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/verifiers")
+        .join(name)
 }

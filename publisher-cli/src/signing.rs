@@ -5,6 +5,7 @@ use oidc_core::TokenRequest;
 use oidc_core::ci::MaskSink as _;
 use oidc_core::sigstore::{
     KeylessSigner, SIGSTORE_AUDIENCE, SIGSTORE_TOKEN_VARIABLE, SigstoreConfig, TrustRoot,
+    VerifiedBundle,
 };
 use url::Url;
 
@@ -57,4 +58,12 @@ pub async fn signer(
         printer.info(&format!("Signing as {san}"));
     }
     Ok(signer)
+}
+
+/// `, Rekor entry N` for messages (empty without a log entry).
+pub fn rekor_suffix(verified: &VerifiedBundle) -> String {
+    verified
+        .log_index
+        .map(|index| format!(", Rekor entry {index}"))
+        .unwrap_or_default()
 }

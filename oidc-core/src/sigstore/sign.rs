@@ -89,7 +89,7 @@ impl KeylessSigner {
         let services = SigningServices::new(fulcio_url.clone(), rekor_url.clone());
         let context = SigningContext::new(services).with_http_client(http.inner().clone());
         Ok(Self {
-            context: context.clone(),
+            context,
             token: identity,
             expected: super::expected_certificate_identity(&claims),
             trust,

@@ -457,11 +457,7 @@ async fn attach(
             fs_err::write(&path, &signed.bundle_json).map_err(|err| {
                 CliError::Internal(format!("cannot write the provenance bundle: {err}"))
             })?;
-            let log = signed
-                .verified
-                .log_index
-                .map(|index| format!(", Rekor entry {index}"))
-                .unwrap_or_default();
+            let log = signing::rekor_suffix(&signed.verified);
             printer.status(
                 "Provenance",
                 &format!(

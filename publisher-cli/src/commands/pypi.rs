@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
 use oidc_core::sigstore::{
-    ArtifactDigest, ExpectedIdentity, SigningJob, SigstoreConfig, verify_bundle,
+    ArtifactDigest, ExpectedIdentity, SigningJob, SigstoreConfig, TrustRoot, verify_bundle,
 };
 use oidc_core::{Secret, Session};
 use pypi_exchange::attestation::{self, Attestation};
@@ -69,6 +69,17 @@ pub async fn upload(
     // 2. Attestations that already sit beside the dists are checked now; the rest are signed
     //    once the exchange has proved the trusted publisher works (so a misconfigured
     //    publisher leaves no entries in the public transparency log).
+    let existing_trust = match &sigstore {
+        Some(config)
+            if collection
+                .attestations
+                .values()
+                .any(|paths| !paths.is_empty()) =>
+        {
+            Some(signing::trust_root(config)?)
+        }
+        _ => None,
+    };
     let mut items = Vec::new();
     let mut to_sign = Vec::new();
     let mut attestation_problems = 0;
@@ -84,7 +95,7 @@ pub async fn upload(
             to_sign.push(items.len());
             None
         } else {
-            match check_existing(&dist, &paths, sigstore.as_ref()) {
+            match check_existing(&dist, &paths, existing_trust.as_ref()) {
                 Ok(json) => {
                     printer.status(
                         "Attested",
@@ -236,11 +247,7 @@ async fn sign(
                 .map_err(|err| CliError::Internal(format!("{}: {err}", item.dist.filename)))?;
             let path = attestation::write_attestation(&item.dist.path, &converted)
                 .map_err(|err| CliError::Usage(err.to_string()))?;
-            let log = signed
-                .verified
-                .log_index
-                .map(|index| format!(", Rekor entry {index}"))
-                .unwrap_or_default();
+            let log = signing::rekor_suffix(&signed.verified);
             printer.status(
                 "Attested",
                 &format!(
@@ -266,28 +273,24 @@ async fn sign(
     first_error.map_or(Ok(()), Err)
 }
 
-/// Existing attestation files: each must be about this dist (subject name and SHA-256) and,
-/// when the instance is known, verify against its trust root.
+/// Existing attestation files: each must be about this dist (subject name and SHA-256) and
+/// verify against the trust root (whoever signed it: PyPI checks that against the publisher).
 fn check_existing(
     dist: &Distribution,
     paths: &[PathBuf],
-    sigstore: Option<&SigstoreConfig>,
+    trust: Option<&TrustRoot>,
 ) -> Result<String, String> {
     let json = attestation::load_existing(dist, paths).map_err(|err| err.to_string())?;
-    let Some(config) = sigstore else {
+    let Some(trust) = trust else {
         return Ok(json);
     };
-    let trust = signing::trust_root(config).map_err(|err| err.to_string())?;
-    let digest = ArtifactDigest::sha256_hex(&dist.sha256).map_err(|err| err.to_string())?;
+    let digest = ArtifactDigest::sha256_hex(&dist.sha256)?;
     for path in paths {
-        let text = fs_err::read_to_string(path).map_err(|err| err.to_string())?;
-        let parsed =
-            Attestation::from_json(&text).map_err(|err| format!("{}: {err}", path.display()))?;
-        let subject = path.display().to_string();
+        let parsed = attestation::read_attestation(path).map_err(|err| err.to_string())?;
         verify_bundle(
-            &trust,
+            trust,
             &parsed.to_bundle_json(),
-            &subject,
+            &path.display().to_string(),
             &digest,
             &ExpectedIdentity::default(),
         )

@@ -88,9 +88,7 @@ fn describe(verified: &VerifiedBundle) -> String {
     if let Some(commit) = &claims.source_repository_digest {
         text.push_str(&format!(" at commit {commit}"));
     }
-    if let Some(index) = verified.log_index {
-        text.push_str(&format!(", Rekor entry {index}"));
-    }
+    text.push_str(&crate::signing::rekor_suffix(verified));
     text
 }
 

@@ -21,6 +21,7 @@ pub mod session;
 pub mod sigstore;
 
 pub use claims::{Claims, ClaimsError};
+pub use doctor::Severity;
 pub use env::{Environment, MapEnv, ProcessEnv};
 pub use exchange::{Credential, Exchange, ObtainError, Obtained, obtain};
 pub use http::{HttpClient, HttpConfig, HttpError, RetryPolicy};

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-/// How bad a finding is.
+/// How bad a finding (or any reported problem) is: shared by the doctor's findings and the
+/// registries' artifact checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -24,6 +25,12 @@ impl Severity {
             Self::Warning => "warning",
             Self::Error => "error",
         }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -6,27 +6,9 @@ use serde::Serialize;
 
 use super::error::DistError;
 
-/// How serious a [`Problem`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; the upload is not at risk.
-    Note,
-    /// The upload may fail or the release may look wrong on PyPI.
-    Warning,
-    /// PyPI will reject the file.
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Note => "note",
-            Self::Warning => "warning",
-            Self::Error => "error",
-        })
-    }
-}
+/// How serious a [`Problem`] is: `Error` means PyPI will reject the file, `Warning` that the
+/// upload may fail or the release look wrong, `Note` that the upload is not at risk.
+pub use oidc_core::Severity;
 
 /// One problem: its severity, the file and field it is about, and a message that says what to
 /// do.

@@ -101,6 +101,24 @@ pub struct SigstoreArgs {
     pub trusted_root: Option<std::path::PathBuf>,
 }
 
+/// Options every publishing command takes: which events may publish, whether to stop before
+/// the point of no return, and the Sigstore instance that signs.
+#[derive(Debug, Clone, Args)]
+pub struct PublishRunArgs {
+    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
+    #[arg(long)]
+    pub allow_pull_request: bool,
+
+    /// Do everything up to the point of no return (token, exchange, validation, the plan) and
+    /// stop: nothing is signed, uploaded or published, and a minted PyPI token is revoked.
+    #[arg(long, visible_alias = "dry_run")]
+    pub dry_run: bool,
+
+    /// Sigstore instance and trust root for attestations and provenance.
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
+}
+
 /// `trustpub demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -169,18 +187,9 @@ pub struct PypiUploadArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
-    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
-    #[arg(long)]
-    pub allow_pull_request: bool,
-
-    /// Do everything up to the upload (token, exchange, validation, the plan) and stop: nothing
-    /// is signed or uploaded, and the minted token is revoked.
-    #[arg(long, visible_alias = "dry_run")]
-    pub dry_run: bool,
-
-    /// Sigstore instance and trust root for the attestations.
+    /// Options every publishing command takes.
     #[command(flatten)]
-    pub sigstore: SigstoreArgs,
+    pub run: PublishRunArgs,
 }
 
 /// `trustpub npm …`.
@@ -238,18 +247,9 @@ pub struct NpmPublishArgs {
     #[arg(long, env = "NODE_AUTH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
-    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
-    #[arg(long)]
-    pub allow_pull_request: bool,
-
-    /// Do everything up to the PUT (token exchange, checks, the plan) and stop: nothing is
-    /// signed or published.
-    #[arg(long, visible_alias = "dry_run")]
-    pub dry_run: bool,
-
-    /// Sigstore instance and trust root for the provenance.
+    /// Options every publishing command takes.
     #[command(flatten)]
-    pub sigstore: SigstoreArgs,
+    pub run: PublishRunArgs,
 }
 
 /// `trustpub verify`: check artifacts against their Sigstore attestations, as a consumer would.

@@ -64,7 +64,7 @@ pub async fn publish(
     let mode = ProvenanceMode::choose(args, token.is_some());
     let sigstore = match mode {
         ProvenanceMode::Off => None,
-        _ => Some(signing::config(&args.sigstore)?),
+        _ => Some(signing::config(&args.run.sigstore)?),
     };
     let mut signer = None;
 
@@ -77,7 +77,7 @@ pub async fn publish(
     let github = GithubContext::from_env(context.env.as_ref());
     let event_name = github.and_then(|g| g.event_name);
     let policy = EventPolicy {
-        allow_pull_request: args.allow_pull_request,
+        allow_pull_request: args.run.allow_pull_request,
     };
     let mut table = String::from(
         "## trustpub: npm publish\n\n| Package | Tag | Size | Result |\n|---|---|---|---|\n",
@@ -164,7 +164,7 @@ pub async fn publish(
                 continue;
             }
         };
-        if args.dry_run {
+        if args.run.dry_run {
             let what = match &provenance {
                 Provenance::None => "no provenance".to_owned(),
                 Provenance::Sign(_) => "provenance would be signed".to_owned(),
@@ -249,7 +249,7 @@ pub async fn publish(
             human_size(tarball.size())
         ));
     }
-    if args.dry_run {
+    if args.run.dry_run {
         let mut plan = String::from(
             "## trustpub: npm publish (dry run)\n\n| Package | Tag | Size | Plan |\n|---|---|---|---|\n",
         );

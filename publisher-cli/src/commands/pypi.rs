@@ -45,7 +45,7 @@ pub async fn upload(
     let auth = resolve_auth(args, context, &index, printer)?;
     let attest = decide_attestations(args, &auth, &index, printer)?;
     let sigstore = if attest {
-        Some(signing::config(&args.sigstore)?)
+        Some(signing::config(&args.run.sigstore)?)
     } else {
         None
     };
@@ -127,7 +127,7 @@ pub async fn upload(
     let results = match auth {
         Auth::Token { username, password } => {
             printer.mask(password.expose());
-            if args.dry_run {
+            if args.run.dry_run {
                 return Ok(plan(
                     &items,
                     &to_sign,
@@ -146,7 +146,7 @@ pub async fn upload(
             let detector = context.detector();
             let github = GithubContext::from_env(context.env.as_ref());
             let policy = EventPolicy {
-                allow_pull_request: args.allow_pull_request,
+                allow_pull_request: args.run.allow_pull_request,
             };
             let session = Session::new(
                 &detector,
@@ -164,7 +164,7 @@ pub async fn upload(
                     index.host()
                 ),
             );
-            if args.dry_run {
+            if args.run.dry_run {
                 finish(session, printer).await;
                 printer.status("Revoked", "the minted token (dry run)");
                 return Ok(plan(

@@ -8,7 +8,9 @@ use oidc_core::jwks::{self, VerifyOptions};
 use oidc_core::{Environment, MapEnv, TokenRequest};
 use testbed::{GithubIdentity, NpmPublisher, PypiPublisher, Testbed, TestbedConfig};
 
-use crate::cli::{DemoArgs, NpmPublishArgs, PypiUploadArgs, SigstoreArgs, VerifyArgs};
+use crate::cli::{
+    DemoArgs, NpmPublishArgs, PublishRunArgs, PypiUploadArgs, SigstoreArgs, VerifyArgs,
+};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -140,9 +142,11 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
         no_provenance: false,
         provenance_file: None,
         token: None,
-        allow_pull_request: false,
-        dry_run: false,
-        sigstore: sigstore_args(&testbed),
+        run: PublishRunArgs {
+            allow_pull_request: false,
+            dry_run: false,
+            sigstore: sigstore_args(&testbed),
+        },
     };
     let outcome = super::npm::publish(&npm, &context, printer).await?;
     if outcome != Outcome::Success {
@@ -261,8 +265,10 @@ fn upload_args(testbed: &Testbed, dir: std::path::PathBuf) -> PypiUploadArgs {
         print_hash: true,
         attestations: Some(true),
         concurrency: 4,
-        allow_pull_request: false,
-        dry_run: false,
-        sigstore: sigstore_args(testbed),
+        run: PublishRunArgs {
+            allow_pull_request: false,
+            dry_run: false,
+            sigstore: sigstore_args(testbed),
+        },
     }
 }

@@ -121,15 +121,29 @@ pub struct PublishRefused {
 impl fmt::Display for PublishRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "cannot publish {}:", self.package)?;
-        for problem in &self.problems {
-            let text = problem.to_string().replace('\n', "\n    ");
-            write!(f, "\n  - {text}")?;
-            if let Some(hint) = problem.hint() {
-                write!(f, "\n    ({hint})")?;
-            }
-        }
-        Ok(())
+        write_problems(
+            f,
+            self.problems
+                .iter()
+                .map(|problem| (problem.to_string(), problem.hint().map(str::to_owned))),
+        )
     }
+}
+
+/// A refusal's problems, one indented item each with its hint in parentheses (shared by the
+/// publish and provenance refusals).
+pub(crate) fn write_problems(
+    f: &mut fmt::Formatter<'_>,
+    problems: impl Iterator<Item = (String, Option<String>)>,
+) -> fmt::Result {
+    for (text, hint) in problems {
+        let text = text.replace('\n', "\n    ");
+        write!(f, "\n  - {text}")?;
+        if let Some(hint) = hint {
+            write!(f, "\n    ({hint})")?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks a package against npm's publish-time rules and resolves the dist-tag and access.

@@ -17,7 +17,7 @@
 //! bundled with npm 11; the submodules name the JavaScript they port.
 
 mod body;
-mod checks;
+pub(crate) mod checks;
 mod document;
 pub(crate) mod hosted;
 pub(crate) mod json;

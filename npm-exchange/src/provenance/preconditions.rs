@@ -187,14 +187,12 @@ pub struct ProvenanceRefusal {
 impl fmt::Display for ProvenanceRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "cannot publish {} with provenance:", self.package)?;
-        for problem in &self.problems {
-            let text = problem.to_string().replace('\n', "\n    ");
-            write!(f, "\n  - {text}")?;
-            if let Some(hint) = problem.hint() {
-                write!(f, "\n    ({hint})")?;
-            }
-        }
-        Ok(())
+        crate::package::checks::write_problems(
+            f,
+            self.problems
+                .iter()
+                .map(|problem| (problem.to_string(), problem.hint())),
+        )
     }
 }
 

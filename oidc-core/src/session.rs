@@ -172,6 +172,18 @@ mod tests {
         }
     }
 
+    /// The session's current credential, as text.
+    async fn secret<E: Exchange>(session: &Session<'_, E>) -> String {
+        session
+            .credential()
+            .await
+            .unwrap()
+            .credential
+            .secret
+            .expose()
+            .to_owned()
+    }
+
     fn detector() -> Detector {
         let env: Arc<dyn Environment> = Arc::new(MapEnv::new().with("GITLAB_CI", "true").with(
             "AUD_ID_TOKEN",
@@ -190,26 +202,8 @@ mod tests {
             fail_revoke: false,
         };
         let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
-        assert_eq!(
-            session
-                .credential()
-                .await
-                .unwrap()
-                .credential
-                .secret
-                .expose(),
-            "token-1"
-        );
-        assert_eq!(
-            session
-                .credential()
-                .await
-                .unwrap()
-                .credential
-                .secret
-                .expose(),
-            "token-1"
-        );
+        assert_eq!(secret(&session).await, "token-1");
+        assert_eq!(secret(&session).await, "token-1");
         assert_eq!(session.minted().await, 1);
         assert!(session.finish().await.is_empty());
         assert_eq!(*exchange.revoked.lock().unwrap(), vec!["token-1"]);
@@ -226,26 +220,8 @@ mod tests {
             fail_revoke: true,
         };
         let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
-        assert_eq!(
-            session
-                .credential()
-                .await
-                .unwrap()
-                .credential
-                .secret
-                .expose(),
-            "token-1"
-        );
-        assert_eq!(
-            session
-                .credential()
-                .await
-                .unwrap()
-                .credential
-                .secret
-                .expose(),
-            "token-2"
-        );
+        assert_eq!(secret(&session).await, "token-1");
+        assert_eq!(secret(&session).await, "token-2");
         let failures = session.finish().await;
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[0].scope, "scope-1");

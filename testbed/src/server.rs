@@ -172,3 +172,12 @@ async fn serve_connection(
         }
     }
 }
+
+/// The start of a peer's answer on one line (at most `max` characters), for error messages.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    text.trim()
+        .chars()
+        .take(max)
+        .collect::<String>()
+        .replace(['\r', '\n'], " ")
+}

@@ -44,12 +44,7 @@ pub(crate) async fn forward(
         return Ok(());
     }
     let body = response.text().await.unwrap_or_default();
-    let snippet: String = body
-        .trim()
-        .chars()
-        .take(300)
-        .collect::<String>()
-        .replace(['\r', '\n'], " ");
+    let snippet = crate::server::one_line(&body, 300);
     let answer = if status.is_client_error() {
         status
     } else {

@@ -54,12 +54,7 @@ pub(crate) async fn forward(
         return Ok(());
     }
     let body = response.text().await.unwrap_or_default();
-    let snippet: String = body
-        .trim()
-        .chars()
-        .take(300)
-        .collect::<String>()
-        .replace(['\r', '\n'], " ");
+    let snippet = crate::server::one_line(&body, 300);
     Err(UploadError::bad_request(format!(
         "The testbed accepted the upload but the forwarding target {target} refused it: {status} {snippet}"
     )))

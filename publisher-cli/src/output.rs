@@ -129,8 +129,30 @@ impl Printer {
 
 impl MaskSink for Printer {
     fn mask(&self, secret: &str) {
+        let _guard = self.lock.lock();
+        self.masker().mask(secret);
+    }
+}
+
+impl Printer {
+    /// A mask sink that outlives this borrow (for work that fetches secrets later, such as a
+    /// signing session renewing its certificate with a new ID token).
+    pub fn masker(&self) -> Masker {
+        Masker {
+            github_actions: self.github_actions,
+        }
+    }
+}
+
+/// Masks secrets with `::add-mask::` on GitHub Actions, and does nothing elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct Masker {
+    github_actions: bool,
+}
+
+impl MaskSink for Masker {
+    fn mask(&self, secret: &str) {
         if self.github_actions && !secret.is_empty() {
-            let _guard = self.lock.lock();
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", commands::add_mask(secret));
             let _ = out.flush();

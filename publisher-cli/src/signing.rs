@@ -1,12 +1,15 @@
 //! Sigstore wiring shared by `pypi upload`, `npm publish` and `verify`: the instance and trust
 //! root from the flags, and a signer authenticated by a fresh `sigstore` ID token.
 
-use oidc_core::TokenRequest;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use oidc_core::ci::MaskSink as _;
 use oidc_core::sigstore::{
-    KeylessSigner, SIGSTORE_AUDIENCE, SIGSTORE_TOKEN_VARIABLE, SigstoreConfig, TrustRoot,
-    VerifiedBundle,
+    KeylessSigner, SIGSTORE_AUDIENCE, SIGSTORE_TOKEN_VARIABLE, SigningTokenSource, SigstoreConfig,
+    SigstoreError, TrustRoot, VerifiedBundle,
 };
+use oidc_core::{Environment, HttpClient, IdToken, TokenRequest};
 use url::Url;
 
 use crate::cli::SigstoreArgs;
@@ -42,18 +45,66 @@ pub fn trust_root(config: &SigstoreConfig) -> Result<TrustRoot, CliError> {
     TrustRoot::for_config(config).map_err(CliError::from)
 }
 
-/// A signer for this run: loads the trust root, fetches a fresh ID token with audience
-/// `sigstore` (masked at once) and checks it.
+/// The `sigstore` ID token request: the ambient provider, or `SIGSTORE_ID_TOKEN` on GitLab.
+fn sigstore_token_request() -> TokenRequest {
+    TokenRequest::new(SIGSTORE_AUDIENCE).with_token_variable(SIGSTORE_TOKEN_VARIABLE)
+}
+
+/// Fetches a new `sigstore` ID token (masked at once) when the signing session renews its
+/// certificate after the first token expired.
+struct AmbientSigstoreToken {
+    env: Arc<dyn Environment>,
+    http: HttpClient,
+    mask: crate::output::Masker,
+}
+
+impl std::fmt::Debug for AmbientSigstoreToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmbientSigstoreToken").finish_non_exhaustive()
+    }
+}
+
+impl SigningTokenSource for AmbientSigstoreToken {
+    fn fresh_token(&self) -> BoxFuture<'_, Result<IdToken, SigstoreError>> {
+        Box::pin(async move {
+            let context = Context {
+                env: self.env.clone(),
+                http: self.http.clone(),
+            };
+            let ambient = context
+                .detector()
+                .detect(&sigstore_token_request())
+                .await
+                .map_err(|err| SigstoreError::Token {
+                    reason: format!("a new one for renewing the certificate: {err}"),
+                })?;
+            self.mask.mask(ambient.token.expose());
+            Ok(ambient.token)
+        })
+    }
+}
+
+/// A signer for this run (one signing session: one key, one certificate for every artifact):
+/// loads the trust root, fetches a fresh ID token with audience `sigstore` (masked at once)
+/// and checks it.
 pub async fn signer(
     context: &Context,
     config: &SigstoreConfig,
     printer: &Printer,
 ) -> Result<KeylessSigner, CliError> {
     let trust = trust_root(config)?;
-    let request = TokenRequest::new(SIGSTORE_AUDIENCE).with_token_variable(SIGSTORE_TOKEN_VARIABLE);
-    let ambient = context.detector().detect(&request).await?;
+    let ambient = context
+        .detector()
+        .detect(&sigstore_token_request())
+        .await?;
     printer.mask(ambient.token.expose());
-    let signer = KeylessSigner::new(config, trust, &ambient.token, &context.http)?;
+    let source = AmbientSigstoreToken {
+        env: context.env.clone(),
+        http: context.http.clone(),
+        mask: printer.masker(),
+    };
+    let signer = KeylessSigner::new(config, trust, &ambient.token, &context.http)?
+        .with_token_source(Arc::new(source));
     if let Some(san) = &signer.expected_identity().san {
         printer.info(&format!("Signing as {san}"));
     }

@@ -469,3 +469,69 @@ async fn npm_provenance_is_signed_attached_and_verifiable() {
             .had_provenance
     );
 }
+
+/// One signing session per run: every dist is signed with the same key and certificate (one
+/// Fulcio request), each gets its own Rekor entry, and every bundle still verifies.
+#[tokio::test]
+async fn one_certificate_signs_every_dist_of_a_run() {
+    let testbed = testbed().await;
+    publisher(&testbed, "session");
+    let dir = tempfile::tempdir().unwrap();
+    let wheels: Vec<PathBuf> = (0..6)
+        .map(|minor| write_wheel(&dir.path().join("dist"), "session", &format!("1.{minor}")))
+        .collect();
+
+    let output = upload(&testbed, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let records = testbed.records();
+    assert_eq!(
+        records.certificates_issued.len(),
+        1,
+        "one certificate for the whole run"
+    );
+    assert_eq!(records.rekor_entries.len(), 6, "one log entry per dist");
+    assert_eq!(records.uploads.len(), 6);
+    assert!(records.uploads.iter().all(|upload| upload.had_attestations));
+
+    let verified = verify(&testbed, &wheels, &[]).await;
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+}
+
+/// A certificate that runs out in the middle of a run is replaced by a new one (a new key, a
+/// new Fulcio request) before it expires, and nothing fails: every entry is integrated while
+/// its certificate is valid.
+#[tokio::test]
+async fn a_certificate_running_out_mid_run_is_renewed() {
+    let testbed = testbed().await;
+    publisher(&testbed, "renewed");
+    let faults = testbed.sigstore_faults();
+    faults.set_certificate_lifetime(Some(std::time::Duration::from_secs(3)));
+    faults.set_latency(
+        std::time::Duration::ZERO,
+        std::time::Duration::from_millis(500),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let wheels: Vec<PathBuf> = (0..24)
+        .map(|minor| write_wheel(&dir.path().join("dist"), "renewed", &format!("2.{minor}")))
+        .collect();
+
+    let output = upload(&testbed, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let records = testbed.records();
+    assert!(
+        records.certificates_issued.len() >= 2,
+        "the certificate was renewed: {} issued",
+        records.certificates_issued.len()
+    );
+    assert!(
+        records.certificates_issued.len() < 24,
+        "not one certificate per dist: {} issued",
+        records.certificates_issued.len()
+    );
+    assert_eq!(records.rekor_entries.len(), 24);
+    assert_eq!(records.uploads.len(), 24);
+
+    faults.clear();
+    let verified = verify(&testbed, &wheels, &[]).await;
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+}

@@ -19,7 +19,7 @@ mod trust;
 mod verify;
 
 pub use error::SigstoreError;
-pub use sign::{KeylessSigner, SignedBundle, SigningJob};
+pub use sign::{KeylessSigner, SignedBundle, SigningJob, SigningTokenSource};
 pub use trust::TrustRoot;
 pub use verify::{
     ArtifactDigest, CertificateClaims, ExpectedIdentity, IdentityMismatch, VerifiedBundle,

@@ -1,9 +1,28 @@
-//! Keyless signing of in-toto statements: one Fulcio certificate and one Rekor v1 `dsse` entry
-//! per statement, each finished bundle verified offline before it is handed back.
+//! Keyless signing of in-toto statements in one signing session per run: one ephemeral key and
+//! one Fulcio certificate serve every statement (renewed only when the certificate is about to
+//! run out), one Rekor v1 `dsse` entry per statement, each finished bundle verified offline
+//! before it is handed back.
+//!
+//! A certificate per statement (what `sigstore_sign::Signer` does) costs a Fulcio round trip and
+//! a key per artifact; gh-action-pypi-publish and sigstore-python sign a whole release with one
+//! cached signer. Here the first statement to need the certificate fetches it, the others wait for
+//! it, and from then on only Rekor is asked, in parallel.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use sigstore_sign::crypto::{KeyPair, Sha256Hasher};
+use sigstore_sign::fulcio::FulcioClient;
 use sigstore_sign::oidc::IdentityToken;
-use sigstore_sign::{SigningContext, SigningServices};
+use sigstore_sign::rekor::{DsseEntry, RekorClient};
+use sigstore_sign::types::{
+    DerCertificate, DsseEnvelope, DsseSignature, KeyId, KindVersion, PayloadBytes, Statement,
+};
+use tokio::sync::Mutex;
 use url::Url;
 
 use super::verify::{ArtifactDigest, ExpectedIdentity, VerifiedBundle, verify_bundle};
@@ -34,11 +53,57 @@ pub struct SignedBundle {
     pub verified: VerifiedBundle,
 }
 
-/// Signs statements with an ambient `sigstore` ID token.
+/// Where a signer gets a new `sigstore` ID token when its certificate must be renewed and the
+/// token it started with has expired (CI tokens live minutes; a long run outlives them).
+pub trait SigningTokenSource: Send + Sync + fmt::Debug {
+    /// A fresh ID token with audience `sigstore` (masked by the source, if it must be).
+    fn fresh_token(&self) -> BoxFuture<'_, Result<IdToken, SigstoreError>>;
+}
+
+/// The payload type of every DSSE envelope signed here.
+const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A key and the Fulcio certificate for it: the signing session's identity.
+#[derive(Debug)]
+struct Certified {
+    key: KeyPair,
+    certificate: DerCertificate,
+    /// Unix seconds.
+    not_after: i64,
+    /// Renew when less than this is left (a third of the lifetime, at most a minute), so that
+    /// every Rekor entry is integrated while the certificate is valid.
+    margin: i64,
+}
+
+impl Certified {
+    fn usable_at(&self, now: i64) -> bool {
+        now.saturating_add(self.margin) < self.not_after
+    }
+}
+
+/// The ID token the session authenticates to Fulcio with, and when it expires.
+#[derive(Debug)]
+struct TokenState {
+    identity: IdentityToken,
+    /// Unix seconds, from the token's `exp` claim.
+    expires: Option<i64>,
+}
+
+/// State shared by every clone of a signer: one session per run.
+#[derive(Debug)]
+struct SessionState {
+    token: Mutex<TokenState>,
+    certified: Mutex<Option<Arc<Certified>>>,
+    certificates_issued: AtomicUsize,
+}
+
+/// Signs statements with an ambient `sigstore` ID token, in one signing session: clones share
+/// the key and the certificate.
 #[derive(Debug, Clone)]
 pub struct KeylessSigner {
-    context: SigningContext,
-    token: IdentityToken,
+    http: reqwest::Client,
+    session: Arc<SessionState>,
+    token_source: Option<Arc<dyn SigningTokenSource>>,
     expected: ExpectedIdentity,
     trust: TrustRoot,
     fulcio_url: String,
@@ -62,39 +127,19 @@ impl KeylessSigner {
                 reason: format!("the {service} URL is refused: {err}"),
             })?;
         }
-        let claims = Claims::decode(token).map_err(|err| SigstoreError::Token {
-            reason: err.to_string(),
-        })?;
-        if !claims
-            .aud
-            .as_ref()
-            .is_some_and(|aud| aud.contains(SIGSTORE_AUDIENCE))
-        {
-            return Err(SigstoreError::Token {
-                reason: format!(
-                    "its audience is {}, Fulcio needs `{SIGSTORE_AUDIENCE}`",
-                    claims
-                        .aud
-                        .as_ref()
-                        .map_or_else(|| "missing".to_owned(), |aud| aud.display())
-                ),
-            });
-        }
-        let identity =
-            IdentityToken::from_jwt(token.expose()).map_err(|err| SigstoreError::Token {
-                reason: err.to_string(),
-            })?;
-        let fulcio_url = base_url(&config.fulcio_url);
-        let rekor_url = base_url(&config.rekor_url);
-        let services = SigningServices::new(fulcio_url.clone(), rekor_url.clone());
-        let context = SigningContext::new(services).with_http_client(http.inner().clone());
+        let (claims, token_state) = checked_token(token)?;
         Ok(Self {
-            context,
-            token: identity,
+            http: http.inner().clone(),
+            session: Arc::new(SessionState {
+                token: Mutex::new(token_state),
+                certified: Mutex::new(None),
+                certificates_issued: AtomicUsize::new(0),
+            }),
+            token_source: None,
             expected: super::expected_certificate_identity(&claims),
             trust,
-            fulcio_url,
-            rekor_url,
+            fulcio_url: base_url(&config.fulcio_url),
+            rekor_url: base_url(&config.rekor_url),
             retry: http.retry_policy().clone(),
             concurrency: 4,
         })
@@ -104,6 +149,14 @@ impl KeylessSigner {
     #[must_use]
     pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
+        self
+    }
+
+    /// Where to get a new ID token when the certificate must be renewed after the first token
+    /// expired. Without one, such a renewal fails with [`SigstoreError::Token`].
+    #[must_use]
+    pub fn with_token_source(mut self, source: Arc<dyn SigningTokenSource>) -> Self {
+        self.token_source = Some(source);
         self
     }
 
@@ -117,39 +170,26 @@ impl KeylessSigner {
         &self.trust
     }
 
-    /// Signs one statement, retrying transient Fulcio/Rekor failures, then verifies the bundle.
+    /// How many Fulcio certificates this signing session has obtained so far (one per run,
+    /// unless a certificate ran out mid-run).
+    pub fn certificates_issued(&self) -> usize {
+        self.session.certificates_issued.load(Ordering::Relaxed)
+    }
+
+    /// Signs one statement with the session's certificate (obtained or renewed first when
+    /// needed), retrying transient Fulcio/Rekor failures, then verifies the bundle.
     pub async fn sign(&self, job: &SigningJob) -> Result<SignedBundle, SigstoreError> {
-        let mut attempt = 1;
-        loop {
-            match self.sign_once(job).await {
-                Err(err) if err.is_transient() && attempt < self.retry.max_attempts => {
-                    tracing::warn!("signing {} failed, retrying: {err}", job.subject);
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                    attempt += 1;
-                }
-                other => return other,
+        // Reject an invalid statement before asking Fulcio for anything.
+        serde_json::from_slice::<Statement>(&job.statement).map_err(|err| {
+            SigstoreError::Signing {
+                subject: job.subject.clone(),
+                reason: format!("the statement is not an in-toto statement: {err}"),
             }
-        }
-    }
-
-    /// Signs every job, at most [`Self::with_concurrency`] at once; results in job order.
-    pub async fn sign_all(&self, jobs: &[SigningJob]) -> Vec<Result<SignedBundle, SigstoreError>> {
-        futures_util::stream::iter(jobs.iter().map(|job| self.sign(job)))
-            .buffered(self.concurrency)
-            .collect()
-            .await
-    }
-
-    async fn sign_once(&self, job: &SigningJob) -> Result<SignedBundle, SigstoreError> {
-        let signer = self.context.signer(self.token.clone());
-        let bundle = signer
-            .sign_raw_statement(&job.statement)
-            .await
-            .map_err(|err| self.service_error(&job.subject, err))?;
-        let bundle_json = bundle.to_json().map_err(|err| SigstoreError::Signing {
-            subject: job.subject.clone(),
-            reason: format!("the bundle cannot be serialized: {err}"),
         })?;
+        let certified = self.certified(&job.subject).await?;
+        let bundle_json = self
+            .retrying(&job.subject, || self.sign_and_log(job, &certified))
+            .await?;
         let verified = verify_bundle(
             &self.trust,
             &bundle_json,
@@ -168,6 +208,179 @@ impl KeylessSigner {
             bundle_json,
             verified,
         })
+    }
+
+    /// Signs every job, at most [`Self::with_concurrency`] at once; results in job order.
+    pub async fn sign_all(&self, jobs: &[SigningJob]) -> Vec<Result<SignedBundle, SigstoreError>> {
+        futures_util::stream::iter(jobs.iter().map(|job| self.sign(job)))
+            .buffered(self.concurrency)
+            .collect()
+            .await
+    }
+
+    /// Signs every job, at most [`Self::with_concurrency`] at once, yielding `(index, result)`
+    /// as each finishes, so that a caller can start uploading an artifact the moment its
+    /// bundle is ready.
+    pub fn sign_each<'a>(
+        &'a self,
+        jobs: &'a [SigningJob],
+    ) -> impl futures_util::Stream<Item = (usize, Result<SignedBundle, SigstoreError>)> + 'a {
+        futures_util::stream::iter(
+            jobs.iter()
+                .enumerate()
+                .map(move |(index, job)| async move { (index, self.sign(job).await) }),
+        )
+        .buffer_unordered(self.concurrency)
+    }
+
+    /// The session's certificate: the cached one while it has time left, else a new key and a
+    /// new certificate (one request, however many statements are waiting for it).
+    async fn certified(&self, subject: &str) -> Result<Arc<Certified>, SigstoreError> {
+        let mut slot = self.session.certified.lock().await;
+        if let Some(current) = slot.as_ref()
+            && current.usable_at(now_unix())
+        {
+            return Ok(current.clone());
+        }
+        if slot.is_some() {
+            tracing::info!(
+                "the signing certificate is about to expire: requesting a new one from Fulcio"
+            );
+        }
+        let key = KeyPair::generate_ecdsa_p256().map_err(|err| SigstoreError::Signing {
+            subject: subject.to_owned(),
+            reason: format!("cannot generate an ephemeral key: {}", error_chain(&err)),
+        })?;
+        let identity = self.current_token().await?;
+        let certificate = self
+            .retrying(subject, || self.request_certificate(&identity, &key))
+            .await?;
+        let info = sigstore_sign::crypto::parse_certificate_info(&certificate).map_err(|err| {
+            SigstoreError::Fulcio {
+                url: self.fulcio_url.clone(),
+                reason: format!("the certificate it issued cannot be read: {err}"),
+                hint: String::new(),
+                transient: false,
+            }
+        })?;
+        let not_before = info.not_before.as_second();
+        let not_after = info.not_after.as_second();
+        let lifetime = not_after.saturating_sub(not_before).max(0);
+        let certified = Arc::new(Certified {
+            key,
+            certificate,
+            not_after,
+            margin: (lifetime / 3).min(60),
+        });
+        self.session
+            .certificates_issued
+            .fetch_add(1, Ordering::Relaxed);
+        *slot = Some(certified.clone());
+        Ok(certified)
+    }
+
+    /// The ID token to present to Fulcio: the one the signer started with while it has half a
+    /// minute left, else a fresh one from the token source.
+    async fn current_token(&self) -> Result<IdentityToken, SigstoreError> {
+        let mut state = self.session.token.lock().await;
+        let expired = state
+            .expires
+            .is_some_and(|exp| exp <= now_unix().saturating_add(30));
+        if expired {
+            let Some(source) = &self.token_source else {
+                return Err(SigstoreError::Token {
+                    reason: "it expired during the run, when the signing certificate had to be renewed, and no way to fetch a new one was given".into(),
+                });
+            };
+            let fresh = source.fresh_token().await?;
+            *state = checked_token(&fresh)?.1;
+        }
+        Ok(state.identity.clone())
+    }
+
+    async fn request_certificate(
+        &self,
+        identity: &IdentityToken,
+        key: &KeyPair,
+    ) -> Result<DerCertificate, SigstoreError> {
+        let fulcio = FulcioClient::builder(&self.fulcio_url)
+            .with_http_client(self.http.clone())
+            .build()
+            .map_err(|err| self.service_error("the signing certificate", err.into()))?;
+        let response = fulcio
+            .create_signing_certificate(identity, key)
+            .await
+            .map_err(|err| self.service_error("the signing certificate", err.into()))?;
+        Ok(response.leaf_certificate().clone())
+    }
+
+    /// Signs the statement as a DSSE envelope with the session key, logs it in Rekor and
+    /// returns the v0.3 bundle JSON.
+    async fn sign_and_log(
+        &self,
+        job: &SigningJob,
+        certified: &Certified,
+    ) -> Result<String, SigstoreError> {
+        let subject = job.subject.as_str();
+        let mut hasher = Sha256Hasher::new();
+        hasher.update(&dsse_pae_prefix(IN_TOTO_PAYLOAD_TYPE, job.statement.len()));
+        hasher.update(&job.statement);
+        let (_digest, signature) = certified
+            .key
+            .sign_prehashed(hasher)
+            .map_err(|err| self.service_error(subject, err.into()))?;
+        let envelope = DsseEnvelope::new(
+            IN_TOTO_PAYLOAD_TYPE.to_owned(),
+            PayloadBytes::new(job.statement.clone()),
+            DsseSignature::new(signature, KeyId::default()),
+        );
+        let rekor = RekorClient::builder(&self.rekor_url)
+            .with_http_client(self.http.clone())
+            .build()
+            .map_err(|err| self.service_error(subject, err.into()))?;
+        let request = DsseEntry::new(&envelope, &certified.certificate)
+            .map_err(|err| self.service_error(subject, err.into()))?;
+        let entry = rekor
+            .create_dsse_entry(request)
+            .await
+            .map_err(|err| self.service_error(subject, err.into()))?;
+        let tlog_entry = entry
+            .to_bundle_entry(KindVersion::DsseV001)
+            .map_err(|err| SigstoreError::Rekor {
+                url: self.rekor_url.clone(),
+                reason: format!("its answer is not a usable log entry: {err}"),
+                hint: String::new(),
+                transient: false,
+            })?;
+        let bundle = sigstore_sign::bundle::BundleV03::with_certificate_and_dsse(
+            certified.certificate.clone(),
+            envelope,
+        )
+        .with_tlog_entry(tlog_entry)
+        .into_bundle();
+        bundle.to_json().map_err(|err| SigstoreError::Signing {
+            subject: subject.to_owned(),
+            reason: format!("the bundle cannot be serialized: {err}"),
+        })
+    }
+
+    /// Runs `step` again after transient Fulcio/Rekor failures, as the HTTP retry policy says.
+    async fn retrying<T, F, Fut>(&self, subject: &str, mut step: F) -> Result<T, SigstoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SigstoreError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match step().await {
+                Err(err) if err.is_transient() && attempt < self.retry.max_attempts => {
+                    tracing::warn!("signing {subject} failed, retrying: {err}");
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     fn service_error(&self, subject: &str, err: sigstore_sign::Error) -> SigstoreError {
@@ -223,6 +436,55 @@ impl KeylessSigner {
             },
         }
     }
+}
+
+/// Decodes and checks a `sigstore` ID token: it must be a JWT with audience `sigstore`.
+fn checked_token(token: &IdToken) -> Result<(Claims, TokenState), SigstoreError> {
+    let claims = Claims::decode(token).map_err(|err| SigstoreError::Token {
+        reason: err.to_string(),
+    })?;
+    if !claims
+        .aud
+        .as_ref()
+        .is_some_and(|aud| aud.contains(SIGSTORE_AUDIENCE))
+    {
+        return Err(SigstoreError::Token {
+            reason: format!(
+                "its audience is {}, Fulcio needs `{SIGSTORE_AUDIENCE}`",
+                claims
+                    .aud
+                    .as_ref()
+                    .map_or_else(|| "missing".to_owned(), |aud| aud.display())
+            ),
+        });
+    }
+    let identity = IdentityToken::from_jwt(token.expose()).map_err(|err| SigstoreError::Token {
+        reason: err.to_string(),
+    })?;
+    let state = TokenState {
+        identity,
+        expires: claims.exp,
+    };
+    Ok((claims, state))
+}
+
+/// DSSE's pre-authentication encoding up to the payload:
+/// `DSSEv1 <len(type)> <type> <len(payload)> `.
+fn dsse_pae_prefix(payload_type: &str, payload_len: usize) -> Vec<u8> {
+    format!(
+        "DSSEv1 {} {payload_type} {payload_len} ",
+        payload_type.len()
+    )
+    .into_bytes()
+}
+
+/// Seconds since the epoch (0 for a clock before 1970).
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 /// The service base URL without a trailing slash (the clients append `/api/...`).

@@ -2,6 +2,7 @@
 //! with outages.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 #[derive(Debug, Default)]
 struct State {
@@ -10,6 +11,9 @@ struct State {
     expired_certificate: bool,
     fulcio_fail_next: u32,
     rekor_fail_next: u32,
+    fulcio_latency: Duration,
+    rekor_latency: Duration,
+    certificate_lifetime: Option<Duration>,
 }
 
 /// A handle on the Sigstore failure knobs; clones share the same knobs. Everything is off by default.
@@ -49,6 +53,20 @@ impl SigstoreFaults {
         self.state().rekor_fail_next = count;
     }
 
+    /// Makes every Fulcio request take at least `fulcio` and every Rekor request at least `rekor` (a service far
+    /// away, for benchmarks of how a client overlaps its requests).
+    pub fn set_latency(&self, fulcio: Duration, rekor: Duration) {
+        let mut state = self.state();
+        state.fulcio_latency = fulcio;
+        state.rekor_latency = rekor;
+    }
+
+    /// Issues leaves valid for `lifetime` instead of Fulcio's ten minutes (`None`: back to ten minutes), so a
+    /// client's certificate runs out in the middle of a run.
+    pub fn set_certificate_lifetime(&self, lifetime: Option<Duration>) {
+        self.state().certificate_lifetime = lifetime;
+    }
+
     /// Turns every knob off.
     pub fn clear(&self) {
         *self.state() = State::default();
@@ -67,6 +85,21 @@ impl SigstoreFaults {
     /// Whether the expired-certificate fault is on.
     pub fn expired_certificate(&self) -> bool {
         self.state().expired_certificate
+    }
+
+    /// How long each Fulcio request is held before it is answered.
+    pub(crate) fn fulcio_latency(&self) -> Duration {
+        self.state().fulcio_latency
+    }
+
+    /// How long each Rekor request is held before it is answered.
+    pub(crate) fn rekor_latency(&self) -> Duration {
+        self.state().rekor_latency
+    }
+
+    /// The lifetime of the leaves Fulcio issues, when a knob shortened it.
+    pub(crate) fn certificate_lifetime(&self) -> Option<Duration> {
+        self.state().certificate_lifetime
     }
 
     /// Consumes one pending Fulcio failure; `true` if this request must fail.

@@ -118,6 +118,10 @@ pub(crate) async fn signing_cert(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let latency = state.faults.fulcio_latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     if state.faults.take_fulcio_failure() {
         return FulcioError::internal(GENERIC_CA_ERROR).into_response();
     }
@@ -200,7 +204,11 @@ fn issue(
     let (not_before, not_after) = if state.faults.expired_certificate() {
         (now.saturating_sub(1200), now.saturating_sub(600))
     } else {
-        (now, now + 600)
+        let lifetime = state
+            .faults
+            .certificate_lifetime()
+            .map_or(600, |lifetime| lifetime.as_secs().max(1));
+        (now, now + lifetime)
     };
     let leaf_request = LeafRequest {
         spki,

@@ -223,6 +223,10 @@ fn internal() -> Response {
 
 /// `POST /api/v1/log/entries`.
 pub(crate) async fn create_entry(State(state): State<Arc<SigstoreState>>, body: Bytes) -> Response {
+    let latency = state.faults.rekor_latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     if state.faults.take_rekor_failure() {
         return internal();
     }

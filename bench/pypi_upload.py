@@ -73,7 +73,7 @@ def write_wheel(directory: Path, name: str, version: str, payload_bytes: int) ->
 class Testbed:
     """A `testbed serve` process with publishers for the benchmark projects."""
 
-    def __init__(self, workdir: Path, max_file_size: int):
+    def __init__(self, workdir: Path, max_file_size: int, extra_args: tuple = ()):
         self.describe = workdir / "testbed.json"
         self.describe.unlink(missing_ok=True)
         self.log = open(workdir / "testbed.log", "w")
@@ -84,6 +84,7 @@ class Testbed:
                 "--pypi-publisher", "bench-small=octo-org/octo-repo/release.yml",
                 "--pypi-publisher", "bench-large=octo-org/octo-repo/release.yml",
                 "--pypi-max-file-size", str(max_file_size),
+                *extra_args,
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -1,11 +1,27 @@
-//! Identity and exchange plumbing for trustpub.
+//! Identity, exchange and signing plumbing for trustpub: everything that is the same for every
+//! registry.
 //!
-//! This crate knows no registry. It fetches the CI's ambient OpenID Connect ID token
-//! ([`provider`]), decodes its claims ([`Claims`]), keeps every secret in a redacting type
-//! ([`IdToken`], [`Secret`]), defines the shape every registry exchange implements
-//! ([`exchange::Exchange`]) with one generic driver, builds the one HTTP client every crate uses
-//! ([`http`]), and knows the CI context: which events may publish and how to talk to the runner
-//! through workflow commands ([`ci`]).
+//! This crate knows no registry. What it holds, in the order of a publish:
+//!
+//! - **Identity**: fetch the CI's ambient OpenID Connect ID token ([`provider`]: GitHub Actions,
+//!   GitLab CI, Buildkite, CircleCI, Google Cloud), decode its claims ([`Claims`]) and keep every
+//!   secret in a redacting type ([`IdToken`], [`Secret`]).
+//! - **Exchange**: the shape every registry exchange implements ([`exchange::Exchange`]), with
+//!   one generic driver that fetches a fresh ID token per attempt, and a [`Session`] that keeps
+//!   a credential fresh for a long run and revokes it at the end.
+//! - **HTTP**: the one client every crate uses ([`http`]): TLS roots, the URL policy, timeouts,
+//!   retries, bounded reads.
+//! - **CI context** ([`ci`]): which events may publish, and how to talk to the runner through
+//!   workflow commands (masking, annotations, the step summary).
+//! - **Signing** ([`sigstore`]): keyless Sigstore signing in one signing session per run (one
+//!   key, one Fulcio certificate, a Rekor entry per artifact), every bundle verified offline
+//!   before it is returned, and verification for consumers.
+//! - **The doctor** ([`doctor`]): registry-neutral findings about a trusted-publishing setup
+//!   (missing `id-token: write`, fork pull requests, clock skew, ...); each registry crate adds
+//!   the comparison with its own trusted-publisher fields.
+//!
+//! The registry crates (`pypi-exchange`, `npm-exchange`) build on this one; the `trustpub` CLI
+//! only wires them and renders their results.
 
 pub mod ci;
 pub mod claims;

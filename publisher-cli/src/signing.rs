@@ -60,7 +60,8 @@ struct AmbientSigstoreToken {
 
 impl std::fmt::Debug for AmbientSigstoreToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AmbientSigstoreToken").finish_non_exhaustive()
+        f.debug_struct("AmbientSigstoreToken")
+            .finish_non_exhaustive()
     }
 }
 
@@ -93,10 +94,7 @@ pub async fn signer(
     printer: &Printer,
 ) -> Result<KeylessSigner, CliError> {
     let trust = trust_root(config)?;
-    let ambient = context
-        .detector()
-        .detect(&sigstore_token_request())
-        .await?;
+    let ambient = context.detector().detect(&sigstore_token_request()).await?;
     printer.mask(ambient.token.expose());
     let source = AmbientSigstoreToken {
         env: context.env.clone(),

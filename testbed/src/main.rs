@@ -102,6 +102,22 @@ struct Serve {
     )]
     npm_forward_token: Option<String>,
 
+    /// Hold every Fulcio request this many milliseconds (a far-away service, for benchmarks).
+    #[arg(long, default_value_t = 0)]
+    fulcio_latency_ms: u64,
+
+    /// Hold every Rekor request this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    rekor_latency_ms: u64,
+
+    /// Issue Fulcio certificates valid this many seconds instead of ten minutes (0: ten minutes).
+    #[arg(long, default_value_t = 0)]
+    fulcio_certificate_lifetime_s: u64,
+
+    /// Hold every PyPI upload this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pypi_upload_latency_ms: u64,
+
     /// Switch on a Sigstore fault for the whole run. Repeatable.
     #[arg(long = "sigstore-fault", value_name = "FAULT")]
     sigstore_faults: Vec<SigstoreFault>,
@@ -223,6 +239,7 @@ async fn serve(args: Serve) -> Result<(), String> {
             forward_auth: args
                 .pypi_forward_user
                 .map(|user| (user, args.pypi_forward_password.unwrap_or_default())),
+            upload_latency: std::time::Duration::from_millis(args.pypi_upload_latency_ms),
             ..PypiConfig::default()
         },
         npm: NpmConfig {
@@ -236,6 +253,15 @@ async fn serve(args: Serve) -> Result<(), String> {
         .map_err(|error| format!("the testbed could not start: {error}"))?;
 
     let faults = testbed.sigstore_faults();
+    faults.set_latency(
+        std::time::Duration::from_millis(args.fulcio_latency_ms),
+        std::time::Duration::from_millis(args.rekor_latency_ms),
+    );
+    if args.fulcio_certificate_lifetime_s > 0 {
+        faults.set_certificate_lifetime(Some(std::time::Duration::from_secs(
+            args.fulcio_certificate_lifetime_s,
+        )));
+    }
     for fault in &args.sigstore_faults {
         match fault {
             SigstoreFault::BadSct => faults.set_bad_sct(true),

@@ -141,11 +141,12 @@ impl KeylessSigner {
             fulcio_url: base_url(&config.fulcio_url),
             rekor_url: base_url(&config.rekor_url),
             retry: http.retry_policy().clone(),
-            concurrency: 4,
+            concurrency: 8,
         })
     }
 
-    /// Sign at most `n` statements at once (default 4).
+    /// Sign at most `n` statements at once (default 8: after the one certificate, each statement
+    /// is one Rekor request, and Rekor answers in parallel).
     #[must_use]
     pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);

@@ -56,6 +56,8 @@ pub struct PypiConfig {
     pub forward_to: Option<Url>,
     /// Basic credentials for [`PypiConfig::forward_to`].
     pub forward_auth: Option<(String, String)>,
+    /// How long every upload is held before it is processed (an index far away, for benchmarks).
+    pub upload_latency: Duration,
 }
 
 impl Default for PypiConfig {
@@ -69,6 +71,7 @@ impl Default for PypiConfig {
             max_file_size: 100 * 1024 * 1024,
             forward_to: None,
             forward_auth: None,
+            upload_latency: Duration::ZERO,
         }
     }
 }

@@ -38,6 +38,9 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if !state.config.upload_latency.is_zero() {
+        tokio::time::sleep(state.config.upload_latency).await;
+    }
     let incoming = state.files_dir.join("incoming");
     let workdir =
         match fs_err::create_dir_all(&incoming).and_then(|()| tempfile::tempdir_in(&incoming)) {

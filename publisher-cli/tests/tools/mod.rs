@@ -35,39 +35,9 @@ pub fn node_modules() -> PathBuf {
         .map_or_else(|| workspace().join(".ci/node/node_modules"), PathBuf::from)
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// The path of a tool, or `None` (skip) outside CI; panics under `CI=true`.
-pub fn require(path: PathBuf, what: &str) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path);
-    }
-    let reason = format!(
-        "{what} is not installed at {}: run `bash .ci/setup-tools`",
-        path.display()
-    );
-    assert!(
-        !in_ci(),
-        "{reason} (CI=true: a test that needs a tool fails without it)"
-    );
-    eprintln!("SKIPPED: {reason}");
-    None
-}
-
-/// A program on PATH (node, npm), with the same skip rule.
-pub fn require_on_path(program: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    });
-    match found {
-        Some(path) => Some(path),
-        None => require(PathBuf::from(format!("<PATH>/{program}")), program),
-    }
-}
+// Each test binary that includes this module uses its own subset.
+#[allow(unused_imports)]
+pub use trustpub_test_tools::{in_ci, require, require_on_path};
 
 /// A free port on 127.0.0.1.
 pub fn free_port() -> u16 {

@@ -407,7 +407,7 @@ async fn wheels_go_before_sdists_and_credentials_are_fetched_per_attempt() {
 #[test]
 fn warehouse_messages() {
     assert_eq!(
-        form::warehouse_message(
+        answer::warehouse_message(
             400,
             Some("application/json"),
             r#"{"message":"a\n\n\nThe real reason\n\n","title":"Bad Request"}"#
@@ -415,7 +415,7 @@ fn warehouse_messages() {
         "The real reason"
     );
     assert_eq!(
-        form::warehouse_message(409, Some("text/plain"), "Conflict"),
+        answer::warehouse_message(409, Some("text/plain"), "Conflict"),
         "Conflict"
     );
 }

@@ -43,7 +43,9 @@ pub fn with_boolean_spellings(command: Command) -> Command {
                 .default_missing_value("true")
                 .value_name("BOOL")
         } else if takes_optional_value(&arg) {
-            arg.require_equals(true)
+            let named = arg.get_value_names().is_some();
+            let arg = arg.require_equals(true);
+            if named { arg } else { arg.value_name("BOOL") }
         } else {
             arg
         }
@@ -134,7 +136,12 @@ mod tests {
     fn command() -> Command {
         let mut command = with_boolean_spellings(
             Command::new("t")
-                .arg(Arg::new("quiet").long("quiet").action(ArgAction::SetTrue).global(true))
+                .arg(
+                    Arg::new("quiet")
+                        .long("quiet")
+                        .action(ArgAction::SetTrue)
+                        .global(true),
+                )
                 .subcommand(
                     Command::new("up")
                         .arg(
@@ -170,18 +177,141 @@ mod tests {
     #[test]
     fn every_spelling() {
         let dist = vec!["dist/".to_owned()];
-        assert_eq!(parse(&["t", "up", "--skip-existing", "dist/"]), (true, false, dist.clone()));
-        assert_eq!(parse(&["t", "up", "--skip-existing=false", "dist/"]), (false, false, dist.clone()));
-        assert_eq!(parse(&["t", "up", "--skip-existing", "False", "dist/"]), (false, false, dist.clone()));
-        assert_eq!(parse(&["t", "up", "--skip_existing", "true", "dist/"]), (true, false, dist.clone()));
-        assert_eq!(parse(&["t", "up", "dist/", "--skip-existing"]), (true, false, dist.clone()));
+        assert_eq!(
+            parse(&["t", "up", "--skip-existing", "dist/"]),
+            (true, false, dist.clone())
+        );
+        assert_eq!(
+            parse(&["t", "up", "--skip-existing=false", "dist/"]),
+            (false, false, dist.clone())
+        );
+        assert_eq!(
+            parse(&["t", "up", "--skip-existing", "False", "dist/"]),
+            (false, false, dist.clone())
+        );
+        assert_eq!(
+            parse(&["t", "up", "--skip_existing", "true", "dist/"]),
+            (true, false, dist.clone())
+        );
+        assert_eq!(
+            parse(&["t", "up", "dist/", "--skip-existing"]),
+            (true, false, dist.clone())
+        );
         assert_eq!(parse(&["t", "up", "dist/"]), (false, false, dist.clone()));
-        assert_eq!(parse(&["t", "up", "--quiet", "true", "dist/"]), (false, true, dist.clone()));
+        assert_eq!(
+            parse(&["t", "up", "--quiet", "true", "dist/"]),
+            (false, true, dist.clone())
+        );
         // A value-taking option keeps its value even when it reads `true`.
         assert_eq!(
-            parse(&["t", "up", "--repository-url", "true", "--skip-existing", "--", "true"]),
+            parse(&[
+                "t",
+                "up",
+                "--repository-url",
+                "true",
+                "--skip-existing",
+                "--",
+                "true"
+            ]),
             (true, false, vec!["true".to_owned()])
         );
+    }
+
+    /// Every boolean option of every trustpub command, in every position: bare before a path,
+    /// `--flag=true|false`, `--flag true|false`.
+    #[test]
+    fn every_boolean_option_of_every_command() {
+        use clap::CommandFactory;
+        let mut root = with_boolean_spellings(crate::cli::Cli::command());
+        root.build();
+        let mut leaves = Vec::new();
+        collect_leaves(&root, vec![], &mut leaves);
+        let mut checked = 0;
+        for path in &leaves {
+            let mut command = &root;
+            for name in path {
+                command = command.find_subcommand(name).unwrap();
+            }
+            // Dummy values for what the command requires.
+            let mut required = Vec::new();
+            let mut positional = None;
+            for arg in command.get_arguments() {
+                if arg.is_positional() {
+                    positional = Some(arg.get_id().to_string());
+                    if arg.is_required_set() {
+                        required.push("dist/".to_owned());
+                    }
+                } else if arg.is_required_set() {
+                    required.push(format!("--{}", arg.get_long().unwrap()));
+                    required.push("x".to_owned());
+                }
+            }
+            for arg in command.get_arguments() {
+                if !(arg.is_require_equals_set() && takes_optional_value(arg)) {
+                    continue;
+                }
+                let long = arg.get_long().unwrap();
+                let id = arg.get_id().to_string();
+                for (spelling, expected) in [
+                    (vec![format!("--{long}")], "true"),
+                    (vec![format!("--{long}=true")], "true"),
+                    (vec![format!("--{long}=false")], "false"),
+                    (vec![format!("--{long}"), "true".to_owned()], "true"),
+                    (vec![format!("--{long}"), "FALSE".to_owned()], "false"),
+                ] {
+                    let mut args = vec!["trustpub".to_owned()];
+                    args.extend(path.iter().cloned());
+                    args.extend(required.iter().cloned());
+                    args.extend(spelling.iter().cloned());
+                    if positional.is_some() && !required.contains(&"dist/".to_owned()) {
+                        args.push("dist/".to_owned());
+                    }
+                    let joined =
+                        join_boolean_values(&root, args.iter().map(OsString::from).collect());
+                    let matches = root
+                        .clone()
+                        .try_get_matches_from(joined)
+                        .unwrap_or_else(|err| panic!("{args:?}: {err}"));
+                    let mut leaf = &matches;
+                    for name in path {
+                        leaf = leaf.subcommand_matches(name).unwrap();
+                    }
+                    let raw: Vec<String> = leaf
+                        .get_raw(&id)
+                        .unwrap()
+                        .map(|v| v.to_string_lossy().to_ascii_lowercase())
+                        .collect();
+                    assert_eq!(raw, [expected], "{args:?}");
+                    if let Some(positional) = &positional {
+                        let paths: Vec<String> = leaf
+                            .get_raw(positional)
+                            .unwrap()
+                            .map(|v| v.to_string_lossy().into_owned())
+                            .collect();
+                        assert_eq!(paths, ["dist/"], "{args:?}: the path stays a path");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        // pypi upload (7 + the globals), npm publish, token, demo, doctor: dozens of cases.
+        assert!(checked > 60, "only {checked} cases");
+    }
+
+    fn collect_leaves(command: &Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subs: Vec<&Command> = command
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        if subs.is_empty() && !path.is_empty() {
+            out.push(path);
+            return;
+        }
+        for sub in subs {
+            let mut next = path.clone();
+            next.push(sub.get_name().to_owned());
+            collect_leaves(sub, next, out);
+        }
     }
 
     #[test]
@@ -189,7 +319,10 @@ mod tests {
         let command = command();
         let args = join_boolean_values(
             &command,
-            ["t", "up", "--skip-existing=maybe"].iter().map(OsString::from).collect(),
+            ["t", "up", "--skip-existing=maybe"]
+                .iter()
+                .map(OsString::from)
+                .collect(),
         );
         let err = command.try_get_matches_from(args).unwrap_err().to_string();
         assert!(err.contains("not a boolean"), "{err}");

@@ -53,8 +53,15 @@ mod tests {
         let real = format!("pypi-AgEIcHlwaS5vcmcC{}", "a1_B-".repeat(30));
         assert_eq!(check_token_shape(&real), TokenShape::Plausible);
         assert_eq!(check_token_shape("hunter2"), TokenShape::NotPypi);
-        assert!(matches!(check_token_shape(&format!("{real}\n")), TokenShape::Damaged(m) if m.contains("whitespace")));
-        assert!(matches!(check_token_shape(&format!("{real}\"")), TokenShape::Damaged(m) if m.contains("quotes")));
-        assert!(matches!(check_token_shape("pypi-abc"), TokenShape::Unusual(_)));
+        assert!(
+            matches!(check_token_shape(&format!("{real}\n")), TokenShape::Damaged(m) if m.contains("whitespace"))
+        );
+        assert!(
+            matches!(check_token_shape(&format!("{real}\"")), TokenShape::Damaged(m) if m.contains("quotes"))
+        );
+        assert!(matches!(
+            check_token_shape("pypi-abc"),
+            TokenShape::Unusual(_)
+        ));
     }
 }

@@ -222,7 +222,10 @@ mod tests {
             "[distutils]\nindex-servers =\n    pypi\n    private\n\n[pypi]\nusername = __token__\npassword = pypi-secret\n\n[private]\nRepository: http://127.0.0.1:8080/\nusername=alice\npassword = s3cret ; not a comment\n# a comment\n",
         );
         let private = rc.repository("private").unwrap();
-        assert_eq!(private.repository.as_deref(), Some("http://127.0.0.1:8080/"));
+        assert_eq!(
+            private.repository.as_deref(),
+            Some("http://127.0.0.1:8080/")
+        );
         assert_eq!(private.username.as_deref(), Some("alice"));
         assert_eq!(private.password.unwrap().expose(), "s3cret ; not a comment");
         let pypi = rc.repository("pypi").unwrap();
@@ -230,7 +233,10 @@ mod tests {
         assert_eq!(pypi.password.unwrap().expose(), "pypi-secret");
         // testpypi is built in only when listed.
         let err = rc.repository("testpypi").unwrap_err().to_string();
-        assert!(err.starts_with("missing 'testpypi' section from /home/u/.pypirc"), "{err}");
+        assert!(
+            err.starts_with("missing 'testpypi' section from /home/u/.pypirc"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -241,12 +247,17 @@ mod tests {
         assert_eq!(test.username.as_deref(), Some("bob"));
         assert!(rc.repository("private").is_err());
         let rc = parse("[distutils]\nindex-servers = nourl\n[nourl]\nusername = x\n");
-        assert!(matches!(rc.repository("nourl"), Err(PypircError::NoUrl { .. })));
+        assert!(matches!(
+            rc.repository("nourl"),
+            Err(PypircError::NoUrl { .. })
+        ));
     }
 
     #[test]
     fn secrets_stay_secret_and_bad_lines_are_named() {
-        let rc = parse("[distutils]\nindex-servers = p\n[p]\nrepository = https://x/\npassword = hunter2\n");
+        let rc = parse(
+            "[distutils]\nindex-servers = p\n[p]\nrepository = https://x/\npassword = hunter2\n",
+        );
         let repo = rc.repository("p").unwrap();
         assert!(!format!("{repo:?}").contains("hunter2"));
         let err = Pypirc::parse(Path::new("rc"), "[p]\nno separator here\n").unwrap_err();

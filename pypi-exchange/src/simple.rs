@@ -193,10 +193,9 @@ async fn fetch(
                 )
                 .header("Cache-Control", "max-age=0");
             match credentials {
-                Some(credentials) => request.basic_auth(
-                    &credentials.username,
-                    Some(credentials.password.expose()),
-                ),
+                Some(credentials) => {
+                    request.basic_auth(&credentials.username, Some(credentials.password.expose()))
+                }
                 None => request,
             }
         })

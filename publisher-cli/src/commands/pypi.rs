@@ -11,11 +11,10 @@ use oidc_core::sigstore::{
     verify_bundle,
 };
 use oidc_core::{Secret, Session};
-use pypi_exchange::attestation::{self, Attestation};
 use pypi_exchange::api_token::{TokenShape, check_token_shape};
+use pypi_exchange::attestation::{self, Attestation};
 use pypi_exchange::dist::{
-    Collection, Distribution, Problem, Severity, ValidateOptions, collect, normalize_name,
-    validate,
+    Collection, Distribution, Problem, Severity, ValidateOptions, collect, normalize_name, validate,
 };
 use pypi_exchange::index::PYPI_UPLOAD_URL;
 use pypi_exchange::pypirc::Pypirc;
@@ -161,6 +160,7 @@ pub async fn upload(
                     &to_sign,
                     &index,
                     "an API token (not checked)",
+                    args,
                     printer,
                 ));
             }
@@ -192,7 +192,9 @@ pub async fn upload(
                     index.host()
                 ),
             );
-            if let Some(warning) = pypi_exchange::explain::reusable_workflow_warning(&obtained.claims) {
+            if let Some(warning) =
+                pypi_exchange::explain::reusable_workflow_warning(&obtained.claims)
+            {
                 printer.warning("Potential workflow misconfiguration", &warning);
             }
             // Attestations made by another workflow verify, but PyPI checks them against this
@@ -220,6 +222,7 @@ pub async fn upload(
                     &to_sign,
                     &index,
                     "trusted publishing (token minted and revoked)",
+                    args,
                     printer,
                 ));
             }
@@ -393,8 +396,23 @@ fn plan(
     to_sign: &[usize],
     index: &PackageIndex,
     auth: &str,
+    args: &PypiUploadArgs,
     printer: &Printer,
 ) -> Outcome {
+    let on = |value: bool| if value { "on" } else { "off" };
+    printer.status(
+        "Settings",
+        &format!(
+            "skip-existing: {}, metadata checks: {}, print-hash: {}",
+            match args.skip_existing {
+                SkipExistingArg::Off => "off",
+                SkipExistingArg::On => "on",
+                SkipExistingArg::Strict => "strict",
+            },
+            on(args.verify_metadata),
+            on(args.print_hash),
+        ),
+    );
     let mut table = String::from(
         "## trustpub: PyPI upload (dry run)\n\n| File | Size | SHA-256 | Attestation |\n|---|---|---|---|\n",
     );

@@ -81,8 +81,12 @@ pub fn status_hint(status: u16, exists: bool) -> &'static str {
     }
     match status {
         401 => "the index wants credentials: check --user and --password (or the .pypirc section)",
-        403 => "the index refused these credentials: check --user and --password (or the .pypirc section) and that the account may upload to this project",
-        404 | 405 => "check --repository-url: it must be the index's upload URL (https://upload.pypi.org/legacy/ on PyPI, the root of a pypiserver, the index URL on devpi)",
+        403 => {
+            "the index refused these credentials: check --user and --password (or the .pypirc section) and that the account may upload to this project"
+        }
+        404 | 405 => {
+            "check --repository-url: it must be the index's upload URL (https://upload.pypi.org/legacy/ on PyPI, the root of a pypiserver, the index URL on devpi)"
+        }
         413 => "the file is larger than the index (or a proxy in front of it) accepts",
         429 => "the index is rate limiting: wait, then run again",
         500..=599 => "the index or a proxy in front of it failed: run again later",
@@ -142,15 +146,30 @@ mod tests {
         // pypiserver and devpi
         assert!(says_exists(409, ""));
         // PyPI, TestPyPI, Google Artifact Registry
-        assert!(says_exists(400, "400 File already exists ('a-1.0.tar.gz', with blake2_256 hash 'ab')."));
+        assert!(says_exists(
+            400,
+            "400 File already exists ('a-1.0.tar.gz', with blake2_256 hash 'ab')."
+        ));
         assert!(says_exists(400, "the package already EXISTS"));
         // Nexus
-        assert!(says_exists(400, "Repository does not allow updating assets: pypi-hosted"));
+        assert!(says_exists(
+            400,
+            "Repository does not allow updating assets: pypi-hosted"
+        ));
         // Artifactory
-        assert!(says_exists(403, "Not enough permissions to delete/overwrite artifact 'pypi:a/1.0/a.whl'"));
+        assert!(says_exists(
+            403,
+            "Not enough permissions to delete/overwrite artifact 'pypi:a/1.0/a.whl'"
+        ));
         // GitLab
-        assert!(says_exists(400, "{\"message\":\"Validation failed: File name has already been taken\"}"));
-        assert!(!says_exists(403, "Invalid or non-existent authentication information."));
+        assert!(says_exists(
+            400,
+            "{\"message\":\"Validation failed: File name has already been taken\"}"
+        ));
+        assert!(!says_exists(
+            403,
+            "Invalid or non-existent authentication information."
+        ));
         assert!(!says_exists(400, "Invalid distribution file."));
         assert!(!says_exists(500, "already exists"));
     }
@@ -164,13 +183,37 @@ mod tests {
             answer.message,
             "the index answered 409 with an HTML page: \"Error: 409 Conflict\"; the index already has a file with this name"
         );
-        let answer = read_answer(403, Some("text/html"), "<html><title>\n Forbidden\n</title></html>");
+        let answer = read_answer(
+            403,
+            Some("text/html"),
+            "<html><title>\n Forbidden\n</title></html>",
+        );
         assert!(!answer.exists);
-        assert!(answer.message.contains("403 with an HTML page: \"Forbidden\"; the index refused these credentials"), "{}", answer.message);
+        assert!(
+            answer.message.contains(
+                "403 with an HTML page: \"Forbidden\"; the index refused these credentials"
+            ),
+            "{}",
+            answer.message
+        );
         let answer = read_answer(404, None, "<!DOCTYPE html><html><body>nope</body></html>");
-        assert!(answer.message.contains("404 with an HTML page: (no title); check --repository-url"), "{}", answer.message);
-        let answer = read_answer(502, Some("text/html"), "<html><title>502 Bad Gateway</title></html>");
-        assert!(answer.message.contains("run again later"), "{}", answer.message);
+        assert!(
+            answer
+                .message
+                .contains("404 with an HTML page: (no title); check --repository-url"),
+            "{}",
+            answer.message
+        );
+        let answer = read_answer(
+            502,
+            Some("text/html"),
+            "<html><title>502 Bad Gateway</title></html>",
+        );
+        assert!(
+            answer.message.contains("run again later"),
+            "{}",
+            answer.message
+        );
         assert!(!answer.message.contains("proxy in the way"));
     }
 

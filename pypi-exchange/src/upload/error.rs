@@ -101,7 +101,13 @@ impl UploadError {
     /// The credentials were refused (401, or a 403 that is not a conflict answer): the other
     /// files would be refused the same way.
     pub fn is_auth_failure(&self) -> bool {
-        matches!(self, UploadError::Rejected { status: 401 | 403, .. })
+        matches!(
+            self,
+            UploadError::Rejected {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 
     /// The server's `Retry-After`.

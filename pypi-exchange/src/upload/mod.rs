@@ -128,7 +128,10 @@ pub enum FileStatus {
 impl FileStatus {
     /// Skipped by `--skip-existing`, whatever the bytes.
     pub fn is_skipped(&self) -> bool {
-        matches!(self, FileStatus::Skipped | FileStatus::SkippedDifferent { .. })
+        matches!(
+            self,
+            FileStatus::Skipped | FileStatus::SkippedDifferent { .. }
+        )
     }
 }
 
@@ -344,12 +347,17 @@ impl Uploader {
             }),
             Err(_) => None,
         };
-        project_files_from(&self.http, &candidates, &Self::project(dist), lookup.as_ref())
-            .await
-            .map_err(|err| UploadError::Index {
-                filename: dist.filename.clone(),
-                reason: err.to_string(),
-            })
+        project_files_from(
+            &self.http,
+            &candidates,
+            &Self::project(dist),
+            lookup.as_ref(),
+        )
+        .await
+        .map_err(|err| UploadError::Index {
+            filename: dist.filename.clone(),
+            reason: err.to_string(),
+        })
     }
 
     /// `--skip-existing`: look before uploading. A lookup that fails is not the end of the
@@ -434,7 +442,11 @@ impl Uploader {
         }
     }
 
-    async fn index_has_same(&self, dist: &Distribution, credentials: &dyn CredentialSource) -> bool {
+    async fn index_has_same(
+        &self,
+        dist: &Distribution,
+        credentials: &dyn CredentialSource,
+    ) -> bool {
         matches!(
             self.project_files(dist, credentials).await,
             Ok(Some(files)) if files.get(&dist.filename).is_some_and(|h| h.as_deref() == Some(dist.sha256.as_str()))

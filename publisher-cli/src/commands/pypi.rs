@@ -201,14 +201,20 @@ pub async fn upload(
             // job's publisher and would refuse the upload: sign new ones.
             if sigstore.is_some() {
                 for (i, signers) in &existing_signers {
-                    if let Some(reason) = foreign_signer(signers, &obtained.claims) {
+                    if let Some((path, reason)) = foreign_signer(signers, &obtained.claims) {
                         printer.warning(
                             "Attestation re-signed",
                             &format!(
-                                "{}: {reason}; PyPI checks attestations against this job's trusted publisher, so a new one is signed",
+                                "{}: {reason}; PyPI checks attestations against this job's trusted publisher, so a new one replaces it",
                                 items[*i].dist.filename
                             ),
                         );
+                        if let Err(err) = fs_err::remove_file(&path) {
+                            finish(session, printer).await;
+                            return Err(CliError::Usage(format!(
+                                "{err}: remove the attestation made by another workflow, then run again"
+                            )));
+                        }
                         items[*i].attestations = None;
                         to_sign.push(*i);
                     }
@@ -357,7 +363,10 @@ fn check_existing(
 
 /// Why an existing attestation would not pass PyPI's publisher check for this job (which
 /// compares the certificate's source repository and workflow with the publisher's), if so.
-fn foreign_signer(signers: &[(PathBuf, CertificateClaims)], claims: &Claims) -> Option<String> {
+fn foreign_signer(
+    signers: &[(PathBuf, CertificateClaims)],
+    claims: &Claims,
+) -> Option<(PathBuf, String)> {
     let repository = claims.github.repository.clone()?;
     let workflow = claims
         .github
@@ -372,11 +381,12 @@ fn foreign_signer(signers: &[(PathBuf, CertificateClaims)], claims: &Claims) -> 
     };
     signers.iter().find_map(|(path, signer)| {
         expected.check(signer).err().map(|mismatch| {
-            format!(
+            let reason = format!(
                 "the existing {} does not match this job: {mismatch}",
                 path.file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-            )
+            );
+            (path.clone(), reason)
         })
     })
 }

@@ -134,12 +134,32 @@ pub enum PypiCommand {
     Upload(PypiUploadArgs),
 }
 
-/// Parses a boolean the way gh-action-pypi-publish does: anything but `false` is true.
+/// Parses a boolean the way gh-action-pypi-publish does (see [`crate::flags`]).
 fn action_bool(value: &str) -> Result<bool, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "false" | "0" | "no" | "off" => Ok(false),
-        "true" | "1" | "yes" | "on" | "" => Ok(true),
-        other => Err(format!("`{other}` is not a boolean: use true or false")),
+    crate::flags::parse_bool(value)
+}
+
+/// `--skip-existing[=true|false|strict]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipExistingArg {
+    /// Upload everything (an identical file already there is fine; other bytes are an error).
+    Off,
+    /// As twine: skip every file whose name the index has, warning loudly when the bytes differ.
+    On,
+    /// Skip identical files only; other bytes under the same name are an error.
+    Strict,
+}
+
+fn skip_existing_arg(value: &str) -> Result<SkipExistingArg, String> {
+    if value.trim().eq_ignore_ascii_case("strict") {
+        return Ok(SkipExistingArg::Strict);
+    }
+    match action_bool(value) {
+        Ok(true) => Ok(SkipExistingArg::On),
+        Ok(false) => Ok(SkipExistingArg::Off),
+        Err(_) => Err(format!(
+            "`{value}` is not a --skip-existing value: use true, false or strict"
+        )),
     }
 }
 
@@ -150,31 +170,49 @@ pub struct PypiUploadArgs {
     #[arg(value_name = "PATHS")]
     pub paths: Vec<std::path::PathBuf>,
 
-    /// The upload URL (`https://test.pypi.org/legacy/` for TestPyPI).
-    #[arg(long, visible_alias = "repository_url", env = "TWINE_REPOSITORY_URL", default_value = pypi_exchange::index::PYPI_UPLOAD_URL)]
-    pub repository_url: String,
+    /// The upload URL (default: PyPI's, `https://upload.pypi.org/legacy/`; TestPyPI's is
+    /// `https://test.pypi.org/legacy/`). Wins over --repository, as in twine.
+    #[arg(long, visible_alias = "repository_url", env = "TWINE_REPOSITORY_URL")]
+    pub repository_url: Option<String>,
+
+    /// A repository named in the `.pypirc` (`pypi` and `testpypi` are built in): its upload
+    /// URL, username and password, as twine reads them. Flags and environment variables win.
+    #[arg(short = 'r', long, value_name = "NAME", env = "TWINE_REPOSITORY")]
+    pub repository: Option<String>,
+
+    /// The `.pypirc` to read --repository from (default `~/.pypirc`).
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<std::path::PathBuf>,
+
+    /// The index's simple API, when it cannot be told from the upload URL (used to find files
+    /// the index already has).
+    #[arg(long, value_name = "URL")]
+    pub simple_url: Option<String>,
 
     /// The directory holding the distributions.
     #[arg(long, visible_alias = "packages_dir", default_value = "dist")]
     pub packages_dir: std::path::PathBuf,
 
-    /// Username for token or password uploads (`__token__` for API tokens).
-    #[arg(long, env = "TWINE_USERNAME", default_value = "__token__")]
-    pub user: String,
+    /// Username for token or password uploads (default `__token__`, for API tokens).
+    #[arg(long, visible_alias = "username", short = 'u', env = "TWINE_USERNAME")]
+    pub user: Option<String>,
 
     /// Password or API token: turns trusted publishing off. Prefer trusted publishing.
-    #[arg(long, env = "TWINE_PASSWORD", hide_env_values = true)]
+    #[arg(long, short = 'p', env = "TWINE_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
 
     /// Check every distribution's metadata and description before uploading.
     #[arg(long, visible_alias = "verify_metadata", value_parser = action_bool, num_args = 0..=1, default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
     pub verify_metadata: bool,
 
-    /// Skip files the index already has with the same hash; fail on a same-named different file.
-    #[arg(long, visible_alias = "skip_existing", value_parser = action_bool, num_args = 0..=1, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub skip_existing: bool,
+    /// Skip files the index already has, as twine does: a same-named file with other bytes is
+    /// skipped with a warning naming both SHA-256s. `strict` skips identical files only and
+    /// fails on other bytes.
+    #[arg(long, visible_alias = "skip_existing", value_name = "BOOL|strict", value_parser = skip_existing_arg, num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub skip_existing: SkipExistingArg,
 
-    /// Print each file's SHA-256 in the results.
+    /// Print each file's SHA-256, MD5 and BLAKE2b-256 before uploading (as
+    /// gh-action-pypi-publish's `print-hash`), and its SHA-256 in the results.
     #[arg(long, visible_alias = "print_hash", value_parser = action_bool, num_args = 0..=1, default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
     pub print_hash: bool,
 

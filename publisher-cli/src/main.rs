@@ -9,6 +9,7 @@ mod commands;
 mod context;
 mod error;
 mod exit;
+mod flags;
 mod output;
 mod progress;
 mod signing;
@@ -16,7 +17,7 @@ mod signing;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command, NpmCommand, PypiCommand};
@@ -26,7 +27,13 @@ use crate::exit::Outcome;
 use crate::output::Printer;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut command = flags::with_boolean_spellings(Cli::command());
+    command.build();
+    let args = flags::join_boolean_values(&command, std::env::args_os().collect());
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version are not errors; everything else clap rejects is usage.

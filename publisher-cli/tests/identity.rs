@@ -222,8 +222,14 @@ async fn no_secret_leaks_in_pypi_uploads_at_trace_level() {
     );
     let masked = assert_no_secret_leaks(&output, &["secretvalue", &request_token]);
     assert_eq!(masked, ["pypi-not-a-real-token-secretvalue"]);
+    // The token checks apply to every index; the upgrade nudge only to pypi.org (issue #10).
     assert!(
-        stdout(&output).contains("::warning title=Upgrade to Trusted Publishing::"),
+        stdout(&output).contains("::warning title=Potentially invalid token::"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        !stdout(&output).contains("Upgrade to Trusted Publishing"),
         "{}",
         stdout(&output)
     );

@@ -28,6 +28,22 @@ pub const MATCHED_CLAIMS: [&str; 9] = [
     "event_name",
 ];
 
+/// The claims Warehouse's GitHub publisher compares (`warehouse/oidc/models/github.py`):
+/// repository (case-insensitively), owner, owner id, the workflow in `job_workflow_ref`, the
+/// environment when the publisher names one, and `event_name` (never `pull_request_target`).
+pub const COMPARED_CLAIMS: [&str; 6] = [
+    "repository",
+    "repository_owner",
+    "repository_owner_id",
+    "job_workflow_ref",
+    "environment",
+    "event_name",
+];
+
+/// Claims shown for context that Warehouse does not compare (`sub` since warehouse#19422,
+/// `workflow_ref` never; `ref` and `sha` only need to be present).
+pub const UNCOMPARED_CLAIMS: [&str; 3] = ["sub", "workflow_ref", "ref"];
+
 /// Where PyPI documents trusted-publishing failures.
 pub const TROUBLESHOOTING: &str = "https://docs.pypi.org/trusted-publishers/troubleshooting/";
 
@@ -46,7 +62,11 @@ pub fn render_rejection(
         text.push_str(&format!("  * `{}`: {}\n", error.code, error.description));
     }
     text.push_str("\nThe token's claims PyPI matched on (not secret; they must match the trusted publisher):\n");
-    for (name, value) in claims.display_subset(&MATCHED_CLAIMS) {
+    for (name, value) in claims.display_subset(&COMPARED_CLAIMS) {
+        text.push_str(&format!("  {name:<20} {value}\n"));
+    }
+    text.push_str("\nOther claims, for context (PyPI does not compare them):\n");
+    for (name, value) in claims.display_subset(&UNCOMPARED_CLAIMS) {
         text.push_str(&format!("  {name:<20} {value}\n"));
     }
     let hints = hints(host, errors, claims, *testpypi);
@@ -166,6 +186,25 @@ pub fn hints(host: &str, errors: &[MintError], claims: &Claims, testpypi: bool) 
         }
     }
     hints
+}
+
+/// gh-action-pypi-publish's warning before minting from a reusable workflow (its
+/// `oidc-exchange.py` compares `workflow_ref` with `job_workflow_ref`), with the value each
+/// registry matches: PyPI the called workflow (`job_workflow_ref`), npm the caller
+/// (`workflow_ref`).
+pub fn reusable_workflow_warning(claims: &Claims) -> Option<String> {
+    let github = &claims.github;
+    let caller = github.workflow_ref.as_deref()?;
+    let called = github.job_workflow_ref.as_deref()?;
+    if caller == called {
+        return None;
+    }
+    Some(format!(
+        "this job runs in a reusable workflow (job_workflow_ref `{called}`, called from workflow_ref `{caller}`). PyPI matches the trusted publisher on the called workflow: `{}` in `{}`; npm matches the caller: `{}`. Publishing from reusable workflows is not supported by gh-action-pypi-publish (pypa/gh-action-pypi-publish#166) and fails for a workflow from another repository",
+        workflow_filename(called).unwrap_or("(unknown)"),
+        called.splitn(3, '/').take(2).collect::<Vec<_>>().join("/"),
+        workflow_filename(caller).unwrap_or("(unknown)"),
+    ))
 }
 
 /// The reusable-workflow explanation, when `job_workflow_ref` names another workflow than

@@ -91,19 +91,44 @@ impl PackageIndex {
     }
 
     /// The simple index of this index: `/simple/` on PyPI's website, or next to the upload
-    /// path elsewhere (`…/legacy/` → `…/simple/`, pypiserver's `/` → `/simple/`).
+    /// path elsewhere (`…/legacy/` → `…/simple/`, pypiserver's `/` → `/simple/`). The first of
+    /// [`simple_url_candidates`](Self::simple_url_candidates).
     pub fn simple_url(&self) -> Url {
+        let mut candidates = self.simple_url_candidates();
+        if candidates.is_empty() {
+            return self.origin();
+        }
+        candidates.swap_remove(0)
+    }
+
+    /// Where the simple index may be, by how each index lays it out, most likely first:
+    ///
+    /// - PyPI and TestPyPI: `https://pypi.org/simple/` (the website, not the upload host);
+    /// - a Warehouse-like `…/legacy/` upload URL: `…/simple/` beside it;
+    /// - any other upload URL is the index root: `<root>/simple/` (pypiserver, Nexus,
+    ///   Artifactory, GitLab, CodeArtifact, Artifact Registry), then `<root>/+simple/` (devpi).
+    pub fn simple_url_candidates(&self) -> Vec<Url> {
         if let Some(website) = self.website()
             && let Ok(url) = Url::parse(&format!("{website}/simple/"))
         {
-            return url;
+            return vec![url];
         }
-        let mut url = self.upload_url.clone();
-        let path = url.path().trim_end_matches('/');
-        let parent = path.strip_suffix("/legacy").unwrap_or(path);
-        url.set_path(&format!("{parent}/simple/"));
-        url.set_query(None);
-        url
+        let mut base = self.upload_url.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        let path = base.path().trim_end_matches('/').to_owned();
+        let with_path = |path: String| {
+            let mut url = base.clone();
+            url.set_path(&path);
+            url
+        };
+        match path.strip_suffix("/legacy") {
+            Some(parent) => vec![with_path(format!("{parent}/simple/"))],
+            None => vec![
+                with_path(format!("{path}/simple/")),
+                with_path(format!("{path}/+simple/")),
+            ],
+        }
     }
 
     /// The pre-filled "add a trusted publisher" page for a project on PyPI / TestPyPI.
@@ -160,6 +185,25 @@ mod tests {
         assert!(!local.is_pypi_or_testpypi());
         let root = PackageIndex::parse("http://127.0.0.1:8080/").unwrap();
         assert_eq!(root.simple_url().as_str(), "http://127.0.0.1:8080/simple/");
+        let devpi = PackageIndex::parse("http://127.0.0.1:3141/root/dev/").unwrap();
+        let candidates: Vec<String> = devpi
+            .simple_url_candidates()
+            .iter()
+            .map(Url::to_string)
+            .collect();
+        assert_eq!(
+            candidates,
+            [
+                "http://127.0.0.1:3141/root/dev/simple/",
+                "http://127.0.0.1:3141/root/dev/+simple/"
+            ]
+        );
+        let gitlab =
+            PackageIndex::parse("https://gitlab.example/api/v4/projects/7/packages/pypi").unwrap();
+        assert_eq!(
+            gitlab.simple_url().as_str(),
+            "https://gitlab.example/api/v4/projects/7/packages/pypi/simple/"
+        );
     }
 
     #[test]

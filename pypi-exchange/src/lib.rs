@@ -4,12 +4,15 @@
 //! upload token (`mint-token`), read and validate every distribution, upload them through the
 //! legacy upload API, and burn the token when done.
 
+pub mod api_token;
 pub mod attestation;
+pub mod digests;
 pub mod dist;
 pub mod doctor;
 pub mod exchange;
 pub mod explain;
 pub mod index;
+pub mod pypirc;
 pub mod simple;
 pub mod upload;
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use oidc_core::http::ResponseText;
-use oidc_core::{HttpClient, HttpError};
+use oidc_core::http::{error_chain, summarize_body};
+use oidc_core::{HttpClient, HttpError, Secret};
 use serde::Deserialize;
 use url::Url;
 
@@ -25,6 +25,14 @@ pub enum SimpleIndexError {
         status: u16,
         /// A safe summary of the body.
         body: String,
+    },
+    /// The page is larger than any simple page should be.
+    #[error("the simple index page {url} is larger than {limit} bytes: not read")]
+    TooLarge {
+        /// The project page.
+        url: String,
+        /// The limit.
+        limit: usize,
     },
     /// The page could not be parsed.
     #[error("the simple index page {url} is not valid PEP 691 JSON: {reason}")]
@@ -59,48 +67,81 @@ pub fn project_url(simple: &Url, project: &str) -> Url {
     url
 }
 
+/// The most of a simple page read (the largest projects' pages on PyPI are a few MiB).
+pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Credentials a simple-index lookup may send: the upload's own, and only to the upload URL's
+/// origin (scheme, host and port). reqwest drops `Authorization` on a redirect to another host
+/// or port, so they never follow a redirect away either.
+#[derive(Debug, Clone)]
+pub struct LookupCredentials {
+    /// The origin the credentials belong to (the upload URL's).
+    pub origin: url::Origin,
+    /// The username.
+    pub username: String,
+    /// The password or token.
+    pub password: Secret,
+}
+
+impl LookupCredentials {
+    /// Whether these credentials may go to `url`.
+    pub fn may_go_to(&self, url: &Url) -> bool {
+        url.origin() == self.origin
+    }
+}
+
 /// The project's files, or `None` when the index does not know the project (404).
+///
+/// The page is first asked for without credentials (public indexes, and PyPI, never see a
+/// token). On 401 or 403 the request is repeated with `credentials`, if they belong to the
+/// page's origin.
 pub async fn project_files(
     http: &HttpClient,
     simple: &Url,
     project: &str,
+    credentials: Option<&LookupCredentials>,
 ) -> Result<Option<ProjectFiles>, SimpleIndexError> {
     let url = project_url(simple, project);
-    let response = http
-        .send("simple index lookup", &url, |c| {
-            c.get(url.clone())
-                .header(
-                    "Accept",
-                    "application/vnd.pypi.simple.v1+json, text/html;q=0.2",
-                )
-                .header("Cache-Control", "max-age=0")
-        })
-        .await?;
-    let response = ResponseText::read(response).await;
-    if response.status == 404 {
+    let mut page = fetch(http, &url, None).await?;
+    if matches!(page.status, 401 | 403) {
+        match credentials {
+            Some(credentials) if credentials.may_go_to(&url) => {
+                page = fetch(http, &url, Some(credentials)).await?;
+            }
+            Some(_) => {
+                return Err(SimpleIndexError::Status {
+                    url: url.to_string(),
+                    status: page.status,
+                    body: "the page needs credentials, and the upload credentials are only sent to the upload URL's own origin: pass --simple-url on the upload host, or make the page readable".into(),
+                });
+            }
+            None => {}
+        }
+    }
+    if page.status == 404 {
         return Ok(None);
     }
-    if !response.is_success() {
+    if !(200..300).contains(&page.status) {
         return Err(SimpleIndexError::Status {
             url: url.to_string(),
-            status: response.status,
-            body: response.summary(),
+            status: page.status,
+            body: summarize_body(page.content_type.as_deref(), &page.body),
         });
     }
-    let body = response.body;
-    if response
+    if page
         .content_type
         .as_deref()
         .unwrap_or_default()
         .contains("json")
     {
-        let page: JsonPage =
-            serde_json::from_str(&body).map_err(|err| SimpleIndexError::Malformed {
+        let parsed: JsonPage =
+            serde_json::from_str(&page.body).map_err(|err| SimpleIndexError::Malformed {
                 url: url.to_string(),
                 reason: err.to_string(),
             })?;
         Ok(Some(
-            page.files
+            parsed
+                .files
                 .into_iter()
                 .map(|f| {
                     (
@@ -111,8 +152,88 @@ pub async fn project_files(
                 .collect(),
         ))
     } else {
-        Ok(Some(parse_html(&body)))
+        Ok(Some(parse_html(&page.body)))
     }
+}
+
+/// The project's files from the first of `candidates` that knows the project (an index whose
+/// simple URL cannot be told from its upload URL gets each layout tried in turn).
+pub async fn project_files_from(
+    http: &HttpClient,
+    candidates: &[Url],
+    project: &str,
+    credentials: Option<&LookupCredentials>,
+) -> Result<Option<ProjectFiles>, SimpleIndexError> {
+    for simple in candidates {
+        if let Some(files) = project_files(http, simple, project, credentials).await? {
+            return Ok(Some(files));
+        }
+    }
+    Ok(None)
+}
+
+struct Page {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+}
+
+async fn fetch(
+    http: &HttpClient,
+    url: &Url,
+    credentials: Option<&LookupCredentials>,
+) -> Result<Page, SimpleIndexError> {
+    let mut response = http
+        .send("simple index lookup", url, |c| {
+            let request = c
+                .get(url.clone())
+                .header(
+                    "Accept",
+                    "application/vnd.pypi.simple.v1+json, text/html;q=0.2",
+                )
+                .header("Cache-Control", "max-age=0");
+            match credentials {
+                Some(credentials) => {
+                    request.basic_auth(&credentials.username, Some(credentials.password.expose()))
+                }
+                None => request,
+            }
+        })
+        .await?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_PAGE_BYTES {
+                    return Err(SimpleIndexError::TooLarge {
+                        url: url.to_string(),
+                        limit: MAX_PAGE_BYTES,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(err) => {
+                return Err(SimpleIndexError::Http(HttpError::Transport {
+                    what: "simple index lookup".into(),
+                    url: url.to_string(),
+                    attempts: 1,
+                    reason: error_chain(&err.without_url()),
+                }));
+            }
+        }
+    }
+    Ok(Page {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// Reads the anchors of a PEP 503 page: `<a href="…/file.whl#sha256=…">file.whl</a>`.

@@ -5,20 +5,26 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::claims::Claims;
 use oidc_core::sigstore::{
-    ArtifactDigest, ExpectedIdentity, SigningJob, SigstoreConfig, TrustRoot, verify_bundle,
+    ArtifactDigest, CertificateClaims, ExpectedIdentity, SigningJob, SigstoreConfig, TrustRoot,
+    verify_bundle,
 };
 use oidc_core::{Secret, Session};
+use pypi_exchange::api_token::{TokenShape, check_token_shape};
 use pypi_exchange::attestation::{self, Attestation};
 use pypi_exchange::dist::{
-    Collection, Distribution, Problem, Severity, ValidateOptions, collect, validate,
+    Collection, Distribution, Problem, Severity, ValidateOptions, collect, normalize_name, validate,
 };
+use pypi_exchange::index::PYPI_UPLOAD_URL;
+use pypi_exchange::pypirc::Pypirc;
 use pypi_exchange::upload::{
-    FileResult, FileStatus, StaticCredentials, UploadItem, UploadOptions, Uploader,
+    FileResult, FileStatus, SkipExisting, StaticCredentials, UploadError, UploadItem,
+    UploadOptions, Uploader,
 };
 use pypi_exchange::{PackageIndex, PypiExchange};
 
-use crate::cli::PypiUploadArgs;
+use crate::cli::{PypiUploadArgs, SkipExistingArg};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
@@ -40,9 +46,18 @@ pub async fn upload(
     context: &Context,
     printer: &Printer,
 ) -> Result<Outcome, CliError> {
-    let index = PackageIndex::parse(&args.repository_url)
-        .map_err(|err| CliError::Usage(err.to_string()))?;
-    let auth = resolve_auth(args, context, &index, printer)?;
+    let target = resolve_target(args, context)?;
+    let index = PackageIndex::parse(&target.upload_url)
+        .map_err(|err| CliError::Usage(format!("{err}{}", target.source)))?;
+    let simple_url = args
+        .simple_url
+        .as_deref()
+        .map(|url| {
+            url::Url::parse(url)
+                .map_err(|err| CliError::Usage(format!("--simple-url `{url}` is not a URL: {err}")))
+        })
+        .transpose()?;
+    let auth = resolve_auth(args, context, &index, target, printer)?;
     let attest = decide_attestations(args, &auth, &index, printer)?;
     let sigstore = if attest {
         Some(signing::config(&args.run.sigstore)?)
@@ -65,6 +80,12 @@ pub async fn upload(
         return Ok(Outcome::InvalidArtifact);
     };
     let (collection, dists) = dists;
+    if let Auth::Token { .. } = auth {
+        upgrade_nudge(&dists, context, &index, printer);
+    }
+    if args.print_hash {
+        print_hashes(&dists, printer).await?;
+    }
 
     // 2. Attestations that already sit beside the dists are checked now; the rest are signed
     //    once the exchange has proved the trusted publisher works (so a misconfigured
@@ -82,6 +103,7 @@ pub async fn upload(
     };
     let mut items = Vec::new();
     let mut to_sign = Vec::new();
+    let mut existing_signers: Vec<(usize, Vec<(PathBuf, CertificateClaims)>)> = Vec::new();
     let mut attestation_problems = 0;
     for dist in dists {
         let paths = collection
@@ -96,11 +118,12 @@ pub async fn upload(
             None
         } else {
             match check_existing(&dist, &paths, existing_trust.as_ref()) {
-                Ok(json) => {
+                Ok((json, signers)) => {
                     printer.status(
                         "Attested",
                         &format!("{} (existing {})", dist.filename, file_names(&paths)),
                     );
+                    existing_signers.push((items.len(), signers));
                     Some(json)
                 }
                 Err(err) => {
@@ -118,21 +141,26 @@ pub async fn upload(
 
     // 3. Credentials, signing, upload.
     let options = UploadOptions {
-        skip_existing: args.skip_existing,
+        skip_existing: match args.skip_existing {
+            SkipExistingArg::Off => SkipExisting::Off,
+            SkipExistingArg::On => SkipExisting::Skip,
+            SkipExistingArg::Strict => SkipExisting::Strict,
+        },
         concurrency: usize::from(args.concurrency),
+        simple_url,
         ..UploadOptions::default()
     };
     let uploader = Uploader::new(context.http.clone(), index.clone(), options);
     let progress = Arc::new(UploadProgress::new(printer));
     let results = match auth {
         Auth::Token { username, password } => {
-            printer.mask(password.expose());
             if args.run.dry_run {
                 return Ok(plan(
                     &items,
                     &to_sign,
                     &index,
                     "an API token (not checked)",
+                    args,
                     printer,
                 ));
             }
@@ -156,7 +184,7 @@ pub async fn upload(
                 printer as &dyn MaskSink,
             );
             // Mint before the first file so a refused exchange stops everything cleanly.
-            session.credential().await?;
+            let obtained = session.credential().await?;
             printer.status(
                 "Minted",
                 &format!(
@@ -164,6 +192,34 @@ pub async fn upload(
                     index.host()
                 ),
             );
+            if let Some(warning) =
+                pypi_exchange::explain::reusable_workflow_warning(&obtained.claims)
+            {
+                printer.warning("Potential workflow misconfiguration", &warning);
+            }
+            // Attestations made by another workflow verify, but PyPI checks them against this
+            // job's publisher and would refuse the upload: sign new ones.
+            if sigstore.is_some() {
+                for (i, signers) in &existing_signers {
+                    if let Some((path, reason)) = foreign_signer(signers, &obtained.claims) {
+                        printer.warning(
+                            "Attestation re-signed",
+                            &format!(
+                                "{}: {reason}; PyPI checks attestations against this job's trusted publisher, so a new one replaces it",
+                                items[*i].dist.filename
+                            ),
+                        );
+                        if let Err(err) = fs_err::remove_file(&path) {
+                            finish(session, printer).await;
+                            return Err(CliError::Usage(format!(
+                                "{err}: remove the attestation made by another workflow, then run again"
+                            )));
+                        }
+                        items[*i].attestations = None;
+                        to_sign.push(*i);
+                    }
+                }
+            }
             if args.run.dry_run {
                 finish(session, printer).await;
                 printer.status("Revoked", "the minted token (dry run)");
@@ -172,6 +228,7 @@ pub async fn upload(
                     &to_sign,
                     &index,
                     "trusted publishing (token minted and revoked)",
+                    args,
                     printer,
                 ));
             }
@@ -274,20 +331,22 @@ async fn sign(
 }
 
 /// Existing attestation files: each must be about this dist (subject name and SHA-256) and
-/// verify against the trust root (whoever signed it: PyPI checks that against the publisher).
+/// verify against the trust root. Who signed each is returned, to be compared with this job's
+/// identity once it is known ([`foreign_signer`]).
 fn check_existing(
     dist: &Distribution,
     paths: &[PathBuf],
     trust: Option<&TrustRoot>,
-) -> Result<String, String> {
+) -> Result<(String, Vec<(PathBuf, CertificateClaims)>), String> {
     let json = attestation::load_existing(dist, paths).map_err(|err| err.to_string())?;
     let Some(trust) = trust else {
-        return Ok(json);
+        return Ok((json, Vec::new()));
     };
     let digest = ArtifactDigest::sha256_hex(&dist.sha256)?;
+    let mut signers = Vec::new();
     for path in paths {
         let parsed = attestation::read_attestation(path).map_err(|err| err.to_string())?;
-        verify_bundle(
+        let verified = verify_bundle(
             trust,
             &parsed.to_bundle_json(),
             &path.display().to_string(),
@@ -297,8 +356,39 @@ fn check_existing(
         .map_err(|err| {
             format!("{err}. Remove the stale attestation (or rebuild it) before uploading")
         })?;
+        signers.push((path.clone(), verified.claims));
     }
-    Ok(json)
+    Ok((json, signers))
+}
+
+/// Why an existing attestation would not pass PyPI's publisher check for this job (which
+/// compares the certificate's source repository and workflow with the publisher's), if so.
+fn foreign_signer(
+    signers: &[(PathBuf, CertificateClaims)],
+    claims: &Claims,
+) -> Option<(PathBuf, String)> {
+    let repository = claims.github.repository.clone()?;
+    let workflow = claims
+        .github
+        .job_workflow_ref
+        .as_deref()
+        .and_then(oidc_core::ci::workflow_filename)
+        .map(str::to_owned);
+    let expected = ExpectedIdentity {
+        repository: Some(repository),
+        workflow,
+        ..ExpectedIdentity::default()
+    };
+    signers.iter().find_map(|(path, signer)| {
+        expected.check(signer).err().map(|mismatch| {
+            let reason = format!(
+                "the existing {} does not match this job: {mismatch}",
+                path.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            );
+            (path.clone(), reason)
+        })
+    })
 }
 
 fn file_names(paths: &[PathBuf]) -> String {
@@ -316,8 +406,23 @@ fn plan(
     to_sign: &[usize],
     index: &PackageIndex,
     auth: &str,
+    args: &PypiUploadArgs,
     printer: &Printer,
 ) -> Outcome {
+    let on = |value: bool| if value { "on" } else { "off" };
+    printer.status(
+        "Settings",
+        &format!(
+            "skip-existing: {}, metadata checks: {}, print-hash: {}",
+            match args.skip_existing {
+                SkipExistingArg::Off => "off",
+                SkipExistingArg::On => "on",
+                SkipExistingArg::Strict => "strict",
+            },
+            on(args.verify_metadata),
+            on(args.print_hash),
+        ),
+    );
     let mut table = String::from(
         "## trustpub: PyPI upload (dry run)\n\n| File | Size | SHA-256 | Attestation |\n|---|---|---|---|\n",
     );
@@ -358,53 +463,170 @@ fn plan(
     Outcome::Success
 }
 
+/// Where to upload and the credentials that come with it, before flags and variables.
+struct Target {
+    upload_url: String,
+    username: Option<String>,
+    password: Option<Secret>,
+    /// ` (from the `NAME` section of FILE)`, for messages.
+    source: String,
+}
+
+/// The upload URL, as twine finds it: `--repository-url` (or `TWINE_REPOSITORY_URL`) wins and
+/// brings no credentials; otherwise `--repository NAME` (or `TWINE_REPOSITORY`) from the
+/// `.pypirc`. Unlike twine, the `.pypirc` is read only when `--repository` or
+/// `--config-file` asks for it: a stale `~/.pypirc` on a runner must not turn trusted
+/// publishing off by itself.
+fn resolve_target(args: &PypiUploadArgs, context: &Context) -> Result<Target, CliError> {
+    if let Some(url) = args.repository_url.as_deref().filter(|u| !u.is_empty()) {
+        return Ok(Target {
+            upload_url: url.to_owned(),
+            username: None,
+            password: None,
+            source: String::new(),
+        });
+    }
+    if args.repository.is_none() && args.config_file.is_none() {
+        return Ok(Target {
+            upload_url: PYPI_UPLOAD_URL.to_owned(),
+            username: None,
+            password: None,
+            source: String::new(),
+        });
+    }
+    let name = args.repository.as_deref().unwrap_or("pypi");
+    let (path, required) = match &args.config_file {
+        Some(path) => (path.clone(), true),
+        None => match context.env.non_empty("HOME") {
+            Some(home) => (PathBuf::from(home).join(".pypirc"), false),
+            None => {
+                return Err(CliError::Usage(format!(
+                    "--repository {name}: HOME is not set, so there is no ~/.pypirc; pass --config-file"
+                )));
+            }
+        },
+    };
+    let rc = Pypirc::load(&path, required).map_err(|err| CliError::Usage(err.to_string()))?;
+    let repository = rc
+        .repository(name)
+        .map_err(|err| CliError::Usage(err.to_string()))?;
+    Ok(Target {
+        upload_url: repository.repository.unwrap_or_default(),
+        username: repository.username,
+        password: repository.password,
+        source: format!(" (from the `{name}` section of {})", path.display()),
+    })
+}
+
 fn resolve_auth(
     args: &PypiUploadArgs,
     context: &Context,
     index: &PackageIndex,
+    target: Target,
     printer: &Printer,
 ) -> Result<Auth, CliError> {
+    // Flags and environment variables win over the .pypirc, as in twine.
+    let user = args
+        .user
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or(target.username)
+        .unwrap_or_else(|| "__token__".to_owned());
     let password = args
         .password
         .clone()
         .filter(|p| !p.is_empty())
-        .or_else(|| context.env.non_empty("PYPI_TOKEN"));
+        .or_else(|| context.env.non_empty("PYPI_TOKEN"))
+        .map(Secret::new)
+        .or(target.password.filter(|p| !p.expose().is_empty()));
     let Some(password) = password else {
-        if args.user != "__token__" {
+        if user != "__token__" {
             return Err(CliError::Usage(format!(
-                "--user {} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password",
-                args.user
+                "--user {user} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password"
             )));
         }
         return Ok(Auth::Trusted);
     };
-    if index.is_pypi_or_testpypi() && args.user != "__token__" {
+    printer.mask(password.expose());
+    if index.is_pypi_or_testpypi() && user != "__token__" {
         return Err(CliError::Usage(
             "password-based uploads are disabled on PyPI: use trusted publishing (no --password) or an API token with --user __token__".into(),
         ));
     }
-    if index.is_pypi_or_testpypi() && !password.starts_with("pypi-") {
-        printer.warning(
+    // The token checks apply to every index (as gh-action-pypi-publish's do).
+    match check_token_shape(password.expose()) {
+        TokenShape::Damaged(problem) => return Err(CliError::Usage(problem)),
+        TokenShape::Unusual(problem) => printer.warning("Potentially invalid token", &problem),
+        TokenShape::NotPypi if user == "__token__" => printer.warning(
             "Potentially invalid token",
-            "the password does not start with `pypi-`, as PyPI API tokens do: check that it is the token itself",
-        );
+            "the username is __token__ but the password does not start with `pypi-`, as PyPI API tokens do: check that it is the token itself",
+        ),
+        TokenShape::NotPypi | TokenShape::Plausible => {}
+    }
+    Ok(Auth::Token {
+        username: user,
+        password,
+    })
+}
+
+/// gh-action-pypi-publish's "Upgrade to Trusted Publishing" nudge, on PyPI and TestPyPI only,
+/// with a pre-filled publisher form per project.
+fn upgrade_nudge(
+    dists: &[Distribution],
+    context: &Context,
+    index: &PackageIndex,
+    printer: &Printer,
+) {
+    if !index.is_pypi_or_testpypi() {
+        return;
     }
     let mut advice = "an explicit password or token was given, so trusted publishing is off. Trusted publishing needs no stored secret: add a trusted publisher for this workflow and drop the token".to_owned();
+    let mut projects: Vec<String> = dists
+        .iter()
+        .filter_map(|d| d.metadata.name.as_deref().map(normalize_name))
+        .collect();
+    projects.sort();
+    projects.dedup();
     if let Some(github) = GithubContext::from_env(context.env.as_ref())
         && let (Some(repository), Some(workflow)) =
             (github.repository.as_deref(), github.workflow_filename())
     {
         let (owner, name) = repository.split_once('/').unwrap_or((repository, ""));
-        if let Some(link) = index.publisher_settings_link("<project>", owner, name, workflow, None)
-        {
-            advice.push_str(&format!(" ({link})"));
+        let links: Vec<String> = projects
+            .iter()
+            .filter_map(|project| {
+                index.publisher_settings_link(project, owner, name, workflow, None)
+            })
+            .collect();
+        if !links.is_empty() {
+            advice.push_str(&format!(": {}", links.join(" , ")));
         }
     }
     printer.warning("Upgrade to Trusted Publishing", &advice);
-    Ok(Auth::Token {
-        username: args.user.clone(),
-        password: Secret::new(password),
-    })
+}
+
+/// `--print-hash`: what gh-action-pypi-publish's `print-hash.py` shows, before the upload.
+async fn print_hashes(dists: &[Distribution], printer: &Printer) -> Result<(), CliError> {
+    printer.info("Showing hash values of files to be uploaded:");
+    for dist in dists {
+        let owned = dist.clone();
+        let digests =
+            tokio::task::spawn_blocking(move || pypi_exchange::digests::file_digests(&owned))
+                .await
+                .map_err(|err| CliError::Internal(format!("hashing panicked: {err}")))?
+                .map_err(|err| CliError::Usage(format!("{}: {err}", dist.path.display())))?;
+        printer.info(&format!(
+            "{}
+  SHA256: {}
+  MD5: {}
+  BLAKE2-256: {}",
+            dist.path.display(),
+            digests.sha256,
+            digests.md5,
+            digests.blake2_256
+        ));
+    }
+    Ok(())
 }
 
 /// Attestations: on by default with trusted publishing to PyPI/TestPyPI; explicitly asked
@@ -524,7 +746,8 @@ fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcom
     let mut table = String::from(
         "## trustpub: PyPI upload\n\n| File | Size | Result | SHA-256 |\n|---|---|---|---|\n",
     );
-    let (mut done, mut failed) = (0, 0);
+    let (mut uploaded, mut present, mut skipped, mut failed) = (0, 0, 0, 0);
+    let mut not_tried = Vec::new();
     for result in results {
         let hash = if print_hash {
             format!("  sha256:{}", result.sha256)
@@ -533,6 +756,7 @@ fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcom
         };
         let status = match &result.outcome {
             Ok(FileStatus::Uploaded) => {
+                uploaded += 1;
                 printer.status(
                     "Uploaded",
                     &format!("{} ({}){hash}", result.filename, human_size(result.size)),
@@ -540,6 +764,7 @@ fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcom
                 "uploaded"
             }
             Ok(FileStatus::AlreadyPresent) => {
+                present += 1;
                 printer.status(
                     "Present",
                     &format!(
@@ -550,22 +775,39 @@ fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcom
                 "already present"
             }
             Ok(FileStatus::Skipped) => {
+                skipped += 1;
                 printer.status(
                     "Skipped",
                     &format!("{} (exists with the same hash){hash}", result.filename),
                 );
                 "skipped (exists)"
             }
+            Ok(FileStatus::SkippedDifferent { remote_sha256 }) => {
+                skipped += 1;
+                let there = remote_sha256.as_deref().map_or_else(
+                    || "the index did not list its hash".to_owned(),
+                    |remote| format!("sha256 {remote} there"),
+                );
+                printer.warning(
+                    "Skipped a different file",
+                    &format!(
+                        "{}: the index already has a file with this name but other bytes ({there}, sha256 {} here); it was skipped (--skip-existing), so the index keeps its file. Pass --skip-existing=strict to make this an error",
+                        result.filename, result.sha256
+                    ),
+                );
+                "**skipped: different file exists**"
+            }
+            Err(UploadError::NotAttempted { filename, .. }) => {
+                failed += 1;
+                not_tried.push(filename.clone());
+                "not tried"
+            }
             Err(err) => {
+                failed += 1;
                 printer.error("Upload failed", &err.to_string());
                 "**failed**"
             }
         };
-        if result.outcome.is_ok() {
-            done += 1
-        } else {
-            failed += 1
-        }
         table.push_str(&format!(
             "| `{}` | {} | {status} | `{}` |\n",
             result.filename,
@@ -573,11 +815,21 @@ fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcom
             result.sha256
         ));
     }
+    if !not_tried.is_empty() {
+        printer.error(
+            "Upload stopped",
+            &format!(
+                "the index refused the credentials, so {} other file(s) were not tried: {}",
+                not_tried.len(),
+                not_tried.join(", ")
+            ),
+        );
+    }
     printer.summary(&table);
     printer.info(&format!(
-        "{done} file(s) published or already present, {failed} failed"
+        "{uploaded} uploaded, {present} already present, {skipped} skipped, {failed} failed"
     ));
-    Outcome::from_counts(done, failed)
+    Outcome::from_counts(uploaded + present + skipped, failed)
 }
 
 /// `1.5 MiB`.

@@ -197,15 +197,17 @@ async fn environment_mismatch_is_explained_with_the_claims() {
       * `invalid-publisher`: valid token, but no corresponding publisher (Check failed for optional claim 'environment')
 
     The token's claims PyPI matched on (not secret; they must match the trusted publisher):
-      sub                  repo:octo-org/octo-repo:environment:pypi
       repository           octo-org/octo-repo
       repository_owner     octo-org
       repository_owner_id  4242
-      workflow_ref         octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1
       job_workflow_ref     octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1
-      ref                  refs/tags/v1
       environment          MISSING
       event_name           push
+
+    Other claims, for context (PyPI does not compare them):
+      sub                  repo:octo-org/octo-repo:environment:pypi
+      workflow_ref         octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1
+      ref                  refs/tags/v1
 
     What to check:
       - the trusted publisher on HOST names an environment, and this job's `environment` claim is absent: set `environment: <name>` on the publishing job exactly as registered (compared case-insensitively), or change the environment in the publisher
@@ -225,6 +227,9 @@ async fn reusable_and_cross_repository_workflows_are_explained() {
     )
     .await;
     assert!(text.contains("this job runs a reusable workflow: PyPI matches the called workflow `publish-reusable.yml` (from job_workflow_ref), not the caller `release.yml`"), "{text}");
+    let parsed = oidc_core::claims::Claims::from_map(claims.as_object().unwrap().clone()).unwrap();
+    let warning = crate::explain::reusable_workflow_warning(&parsed).unwrap();
+    assert!(warning.contains("PyPI matches the trusted publisher on the called workflow: `publish-reusable.yml` in `octo-org/octo-repo`; npm matches the caller: `release.yml`"), "{warning}");
     assert!(
         text.contains("workflow file `publish-reusable.yml` and environment `pypi`"),
         "{text}"

@@ -30,9 +30,28 @@ pub enum UploadError {
         /// `Retry-After`, for 429.
         retry_after: Option<Duration>,
     },
+    /// The index says a file with this name already exists (its conflict answer; see
+    /// [`answer`](super::answer)).
+    #[error("{filename}: the index already has a file with this name ({status}): {message}")]
+    Exists {
+        /// The file.
+        filename: String,
+        /// HTTP status.
+        status: u16,
+        /// The index's message.
+        message: String,
+    },
+    /// Not tried: an earlier file showed the credentials do not work.
+    #[error("{filename}: not uploaded: {reason}")]
+    NotAttempted {
+        /// The file.
+        filename: String,
+        /// Why.
+        reason: String,
+    },
     /// A file with this name but other bytes is already on the index.
     #[error(
-        "{filename}: the index already has a different file with this name (sha256 {} there, {local_sha256} here). File names can never be reused on PyPI: build a new version",
+        "{filename}: the index already has a different file with this name (sha256 {} there, {local_sha256} here). File names cannot be reused: build a new version (or pass --skip-existing to skip it with a warning)",
         .remote_sha256.as_deref().unwrap_or("unknown")
     )]
     DifferentFileExists {
@@ -73,9 +92,22 @@ impl UploadError {
         }
     }
 
-    /// Warehouse's `File already exists` (kept verbatim on purpose for clients like this).
+    /// The index's "this file already exists" answer (any index's, see
+    /// [`answer`](super::answer)).
     pub fn is_file_exists(&self) -> bool {
-        matches!(self, UploadError::Rejected { status: 400 | 409, message, .. } if message.contains("File already exists") || message.contains("already exists"))
+        matches!(self, UploadError::Exists { .. })
+    }
+
+    /// The credentials were refused (401, or a 403 that is not a conflict answer): the other
+    /// files would be refused the same way.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self,
+            UploadError::Rejected {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 
     /// The server's `Retry-After`.

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use oidc_core::http::{ResponseText, error_chain, summarize_body};
+use oidc_core::http::{ResponseText, error_chain};
 use oidc_core::{HttpClient, Secret};
 use reqwest::multipart::{Form, Part};
 use url::Url;
 
+use super::answer::read_answer;
 use super::{UploadError, UploadItem, UploadReporter};
 
 /// Read size of the content stream: large enough to keep the pipe full, small enough to keep
@@ -93,49 +94,22 @@ pub(crate) async fn send(
         return Ok(());
     }
     let response = ResponseText::read(response).await;
+    let answer = read_answer(
+        response.status,
+        response.content_type.as_deref(),
+        &response.body,
+    );
+    if answer.exists {
+        return Err(UploadError::Exists {
+            filename: dist.filename.clone(),
+            status: response.status,
+            message: answer.message,
+        });
+    }
     Err(UploadError::Rejected {
         filename: dist.filename.clone(),
         status: response.status,
-        message: warehouse_message(
-            response.status,
-            response.content_type.as_deref(),
-            &response.body,
-        ),
+        message: answer.message,
         retry_after: response.retry_after,
     })
-}
-
-/// Warehouse puts its message in the status line; with `Accept: application/json` the body is
-/// `{"message": "...", "code": "<status line>", "title": "..."}`. Plain text starts with the
-/// status line. Anything else is summarized.
-pub(crate) fn warehouse_message(status: u16, content_type: Option<&str>, body: &str) -> String {
-    let strip_status = |line: &str| -> String {
-        let line = line.trim();
-        line.strip_prefix(&format!("{status} "))
-            .unwrap_or(line)
-            .to_owned()
-    };
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
-        if let Some(serde_json::Value::String(code)) = map.get("code")
-            && code.trim_start().starts_with(&status.to_string())
-        {
-            return strip_status(code);
-        }
-        if let Some(serde_json::Value::String(message)) = map.get("message") {
-            let lines: Vec<&str> = message
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            if let Some(last) = lines.last() {
-                return (*last).to_owned();
-            }
-        }
-    }
-    if content_type.is_some_and(|ct| ct.starts_with("text/plain"))
-        && let Some(first) = body.lines().find(|l| !l.trim().is_empty())
-    {
-        return strip_status(first);
-    }
-    summarize_body(content_type, body)
 }

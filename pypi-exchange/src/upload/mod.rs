@@ -7,11 +7,13 @@
 //! API, so a re-run after a partial failure finishes the job. Wheels go before sdists; up to
 //! `concurrency` files are in flight.
 
+pub mod answer;
 mod error;
 mod form;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
 use oidc_core::process::BoxFuture;
@@ -22,7 +24,7 @@ pub use error::UploadError;
 
 use crate::dist::{Distribution, normalize_name};
 use crate::index::PackageIndex;
-use crate::simple::{ProjectFiles, project_files};
+use crate::simple::{LookupCredentials, ProjectFiles, project_files_from};
 
 /// Credentials for an upload: fetched per file, so a long run can refresh them.
 pub trait CredentialSource: Send + Sync {
@@ -56,12 +58,26 @@ impl CredentialSource for oidc_core::Session<'_, crate::PypiExchange> {
     }
 }
 
+/// What to do with files the index already has (`--skip-existing`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SkipExisting {
+    /// Upload everything; an "exists" answer is reconciled: the same bytes are already
+    /// present, other bytes an error.
+    #[default]
+    Off,
+    /// twine's and gh-action-pypi-publish's `--skip-existing`: look first and skip any file
+    /// whose name the index has. Other bytes under that name are skipped too, reported as
+    /// [`FileStatus::SkippedDifferent`] (with both SHA-256s) so the caller can warn loudly.
+    Skip,
+    /// Skip identical files only; a same-named file with other bytes is an error.
+    Strict,
+}
+
 /// How to upload.
 #[derive(Debug, Clone)]
 pub struct UploadOptions {
-    /// Skip files the index already has with the same SHA-256 (checked before uploading);
-    /// a same-named file with another hash is an error.
-    pub skip_existing: bool,
+    /// Files the index already has.
+    pub skip_existing: SkipExisting,
     /// Files in flight at once (at least 1).
     pub concurrency: usize,
     /// Retries of one file.
@@ -73,7 +89,7 @@ pub struct UploadOptions {
 impl Default for UploadOptions {
     fn default() -> Self {
         Self {
-            skip_existing: false,
+            skip_existing: SkipExisting::Off,
             concurrency: 4,
             retry: RetryPolicy::default(),
             simple_url: None,
@@ -91,7 +107,7 @@ pub struct UploadItem {
 }
 
 /// What happened to one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileStatus {
     /// Uploaded now.
     Uploaded,
@@ -100,6 +116,23 @@ pub enum FileStatus {
     AlreadyPresent,
     /// Skipped by `--skip-existing`: the index has the same file.
     Skipped,
+    /// Skipped by `--skip-existing`: the index has a file of this name with other bytes (or
+    /// said it exists without listing a hash). Worth a loud warning: what is on the index is
+    /// not what was built.
+    SkippedDifferent {
+        /// The index's SHA-256, when it lists one.
+        remote_sha256: Option<String>,
+    },
+}
+
+impl FileStatus {
+    /// Skipped by `--skip-existing`, whatever the bytes.
+    pub fn is_skipped(&self) -> bool {
+        matches!(
+            self,
+            FileStatus::Skipped | FileStatus::SkippedDifferent { .. }
+        )
+    }
 }
 
 /// The outcome of one file.
@@ -136,6 +169,8 @@ pub struct Uploader {
     options: UploadOptions,
     /// `--skip-existing` looks at each project's page once per run, however many files it has.
     before_upload: tokio::sync::Mutex<HashMap<String, ProjectPage>>,
+    /// Set when the index refused the credentials: the files not yet started are not tried.
+    refused: AtomicBool,
 }
 
 /// A project's simple page, fetched at most once (concurrent askers wait for the first).
@@ -149,11 +184,17 @@ impl Uploader {
             index,
             options,
             before_upload: tokio::sync::Mutex::new(HashMap::new()),
+            refused: AtomicBool::new(false),
         }
     }
 
     /// Uploads every item: wheels first (concurrently), then sdists. Results come back in the
     /// order of `items` after wheels-first sorting.
+    ///
+    /// The first file goes alone: if the index refuses the credentials (401, or a 403 that is
+    /// not a conflict answer), no other file is tried; they come back as
+    /// [`UploadError::NotAttempted`]. A refusal later in the run stops the files not yet
+    /// started the same way.
     pub async fn upload_all(
         &self,
         items: Vec<UploadItem>,
@@ -163,7 +204,17 @@ impl Uploader {
         let (wheels, sdists): (Vec<_>, Vec<_>) =
             items.into_iter().partition(|item| item.dist.is_wheel());
         let mut results = Vec::new();
-        for phase in [wheels, sdists] {
+        for (n, mut phase) in [wheels, sdists].into_iter().enumerate() {
+            if n == 0 || results.is_empty() {
+                // The very first file of the run goes alone, to learn whether the credentials work.
+                if phase.is_empty() {
+                    continue;
+                }
+                let first = phase.remove(0);
+                let result = self.upload_one(first, credentials, &reporter).await;
+                reporter.finished(&result);
+                results.push(result);
+            }
             let concurrency = self.options.concurrency.max(1);
             let phase_results: Vec<FileResult> = futures_util::stream::iter(phase)
                 .map(|item| {
@@ -189,7 +240,18 @@ impl Uploader {
         credentials: &dyn CredentialSource,
         reporter: &Arc<dyn UploadReporter>,
     ) -> FileResult {
-        let outcome = self.try_upload(&item, credentials, reporter).await;
+        let outcome = if self.refused.load(Ordering::SeqCst) {
+            Err(UploadError::NotAttempted {
+                filename: item.dist.filename.clone(),
+                reason: "the index refused the credentials for an earlier file".into(),
+            })
+        } else {
+            let outcome = self.try_upload(&item, credentials, reporter).await;
+            if outcome.as_ref().is_err_and(UploadError::is_auth_failure) {
+                self.refused.store(true, Ordering::SeqCst);
+            }
+            outcome
+        };
         FileResult {
             filename: item.dist.filename.clone(),
             size: item.dist.size,
@@ -205,8 +267,8 @@ impl Uploader {
         reporter: &Arc<dyn UploadReporter>,
     ) -> Result<FileStatus, UploadError> {
         let dist = &item.dist;
-        if self.options.skip_existing
-            && let Some(status) = self.check_existing(dist).await?
+        if self.options.skip_existing != SkipExisting::Off
+            && let Some(status) = self.check_existing(dist, credentials).await?
         {
             return Ok(status);
         }
@@ -227,7 +289,9 @@ impl Uploader {
             let last = attempt >= policy.max_attempts.max(1);
             match result {
                 Ok(()) => return Ok(FileStatus::Uploaded),
-                Err(err) if err.is_file_exists() => return self.reconcile(dist, err).await,
+                Err(err) if err.is_file_exists() => {
+                    return self.reconcile(dist, err, credentials).await;
+                }
                 Err(err) if !last && err.is_transient() => {
                     let wait = policy.delay(attempt, err.retry_after());
                     tracing::warn!(
@@ -243,7 +307,7 @@ impl Uploader {
                 Err(err) => {
                     // The server may have stored the file before the connection broke: a
                     // lost response is not a failed upload if the index has the file now.
-                    if err.is_transient() && self.index_has_same(dist).await {
+                    if err.is_transient() && self.index_has_same(dist, credentials).await {
                         return Ok(FileStatus::AlreadyPresent);
                     }
                     return Err(err);
@@ -264,26 +328,45 @@ impl Uploader {
         })
     }
 
-    /// The project's files as the index lists them now.
+    /// The project's files as the index lists them now. The upload credentials go along
+    /// only to the upload URL's origin, and only if the page asks for them.
     async fn project_files(
         &self,
         dist: &Distribution,
+        credentials: &dyn CredentialSource,
     ) -> Result<Option<ProjectFiles>, UploadError> {
-        let simple = self
-            .options
-            .simple_url
-            .clone()
-            .unwrap_or_else(|| self.index.simple_url());
-        project_files(&self.http, &simple, &Self::project(dist))
-            .await
-            .map_err(|err| UploadError::Index {
-                filename: dist.filename.clone(),
-                reason: err.to_string(),
-            })
+        let candidates = match &self.options.simple_url {
+            Some(url) => vec![url.clone()],
+            None => self.index.simple_url_candidates(),
+        };
+        let lookup = match credentials.credentials().await {
+            Ok((username, password)) => Some(LookupCredentials {
+                origin: self.index.upload_url().origin(),
+                username,
+                password,
+            }),
+            Err(_) => None,
+        };
+        project_files_from(
+            &self.http,
+            &candidates,
+            &Self::project(dist),
+            lookup.as_ref(),
+        )
+        .await
+        .map_err(|err| UploadError::Index {
+            filename: dist.filename.clone(),
+            reason: err.to_string(),
+        })
     }
 
-    /// `--skip-existing`: look before uploading.
-    async fn check_existing(&self, dist: &Distribution) -> Result<Option<FileStatus>, UploadError> {
+    /// `--skip-existing`: look before uploading. A lookup that fails is not the end of the
+    /// file: it is uploaded, and an "exists" answer is reconciled afterwards.
+    async fn check_existing(
+        &self,
+        dist: &Distribution,
+        credentials: &dyn CredentialSource,
+    ) -> Result<Option<FileStatus>, UploadError> {
         let page = Arc::clone(
             self.before_upload
                 .lock()
@@ -291,51 +374,81 @@ impl Uploader {
                 .entry(normalize_name(&Self::project(dist)))
                 .or_default(),
         );
-        let Some(files) = page.get_or_try_init(|| self.project_files(dist)).await? else {
-            return Ok(None);
+        let files = match page
+            .get_or_try_init(|| self.project_files(dist, credentials))
+            .await
+        {
+            Ok(Some(files)) => files,
+            Ok(None) => return Ok(None),
+            Err(err) => {
+                tracing::warn!("{err}; uploading it, and reconciling if the index says it exists");
+                return Ok(None);
+            }
         };
         match files.get(&dist.filename) {
             None => Ok(None),
-            Some(Some(remote)) if *remote == dist.sha256 => Ok(Some(FileStatus::Skipped)),
-            Some(remote) => Err(UploadError::DifferentFileExists {
+            Some(remote) => self.existing(dist, remote.clone()).map(Some),
+        }
+    }
+
+    /// The index has a file of this name with `remote` as its SHA-256 (when it lists one).
+    fn existing(
+        &self,
+        dist: &Distribution,
+        remote: Option<String>,
+    ) -> Result<FileStatus, UploadError> {
+        let same = remote.as_deref() == Some(dist.sha256.as_str());
+        match self.options.skip_existing {
+            SkipExisting::Off if same => Ok(FileStatus::AlreadyPresent),
+            SkipExisting::Skip | SkipExisting::Strict if same => Ok(FileStatus::Skipped),
+            SkipExisting::Skip => Ok(FileStatus::SkippedDifferent {
+                remote_sha256: remote,
+            }),
+            SkipExisting::Off | SkipExisting::Strict => Err(UploadError::DifferentFileExists {
                 filename: dist.filename.clone(),
                 local_sha256: dist.sha256.clone(),
-                remote_sha256: remote.clone(),
+                remote_sha256: remote,
             }),
         }
     }
 
-    /// After `File already exists`: the same bytes are a success, other bytes an error.
+    /// After the index's "exists" answer: the same bytes are a success, other bytes an error
+    /// (or skipped, with `--skip-existing`).
     async fn reconcile(
         &self,
         dist: &Distribution,
         original: UploadError,
+        credentials: &dyn CredentialSource,
     ) -> Result<FileStatus, UploadError> {
-        let files = match self.project_files(dist).await {
-            Ok(Some(files)) => files,
-            // Without the index's word, the registry's own answer stands.
-            Ok(None) | Err(_) => return Err(original),
+        let listed = match self.project_files(dist, credentials).await {
+            Ok(Some(files)) => files.get(&dist.filename).cloned(),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!("{err}");
+                None
+            }
         };
-        match files.get(&dist.filename) {
-            Some(Some(remote)) if *remote == dist.sha256 => Ok(if self.options.skip_existing {
-                FileStatus::Skipped
-            } else {
-                FileStatus::AlreadyPresent
-            }),
-            Some(remote) => Err(UploadError::DifferentFileExists {
-                filename: dist.filename.clone(),
-                local_sha256: dist.sha256.clone(),
-                remote_sha256: remote.clone(),
-            }),
-            // "already exists" for a file the index does not list: another file with the same
-            // BLAKE2 digest (the same bytes under another name), or a deleted file's name.
+        match listed {
+            Some(remote) => self.existing(dist, remote),
+            // The index says it exists but does not list it (the lookup failed, the page is
+            // elsewhere, or another file has the same bytes): as twine does, --skip-existing
+            // takes the index's word; otherwise the index's answer stands.
+            None if self.options.skip_existing == SkipExisting::Skip => {
+                Ok(FileStatus::SkippedDifferent {
+                    remote_sha256: None,
+                })
+            }
             None => Err(original),
         }
     }
 
-    async fn index_has_same(&self, dist: &Distribution) -> bool {
+    async fn index_has_same(
+        &self,
+        dist: &Distribution,
+        credentials: &dyn CredentialSource,
+    ) -> bool {
         matches!(
-            self.project_files(dist).await,
+            self.project_files(dist, credentials).await,
             Ok(Some(files)) if files.get(&dist.filename).is_some_and(|h| h.as_deref() == Some(dist.sha256.as_str()))
         )
     }

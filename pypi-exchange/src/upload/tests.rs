@@ -283,7 +283,7 @@ async fn file_already_exists_with_other_bytes_is_a_loud_error() {
     assert_eq!(
         err.to_string(),
         format!(
-            "sample-1.0-py3-none-any.whl: the index already has a different file with this name (sha256 {} there, {} here). File names can never be reused on PyPI: build a new version",
+            "sample-1.0-py3-none-any.whl: the index already has a different file with this name (sha256 {} there, {} here). File names cannot be reused: build a new version (or pass --skip-existing to skip it with a warning)",
             "0".repeat(64),
             dist.sha256
         )
@@ -298,7 +298,7 @@ async fn skip_existing_checks_before_uploading() {
     let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
     simple_page(&server, &dist.filename, &dist.sha256).await;
     let options = UploadOptions {
-        skip_existing: true,
+        skip_existing: SkipExisting::Strict,
         ..fast()
     };
     let result = uploader(&server, options.clone())
@@ -311,7 +311,7 @@ async fn skip_existing_checks_before_uploading() {
     assert_eq!(result.outcome.unwrap(), FileStatus::Skipped);
     assert!(bodies.lock().unwrap().is_empty(), "nothing was uploaded");
 
-    // A same-named file with other bytes: fail loudly, upload nothing.
+    // A same-named file with other bytes: with `strict`, fail loudly, upload nothing.
     let other = write_wheel(tempfile::tempdir().unwrap().path(), "sample", "1.0");
     let server = MockServer::start().await;
     let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
@@ -345,7 +345,7 @@ async fn errors_carry_the_index_message_and_html_is_summarized() {
         ),
         (
             ResponseTemplate::new(413).set_body_raw("<html><head><title>413 Request Entity Too Large</title></head></html>", "text/html"),
-            "sample-1.0-py3-none-any.whl: the index refused the upload (413): an HTML page titled \"413 Request Entity Too Large\" instead of JSON (is the URL right, or is a proxy in the way?)",
+            "sample-1.0-py3-none-any.whl: the index refused the upload (413): the index answered 413 with an HTML page: \"413 Request Entity Too Large\"; the file is larger than the index (or a proxy in front of it) accepts",
         ),
     ];
     for (template, expected) in cases {
@@ -407,7 +407,7 @@ async fn wheels_go_before_sdists_and_credentials_are_fetched_per_attempt() {
 #[test]
 fn warehouse_messages() {
     assert_eq!(
-        form::warehouse_message(
+        answer::warehouse_message(
             400,
             Some("application/json"),
             r#"{"message":"a\n\n\nThe real reason\n\n","title":"Bad Request"}"#
@@ -415,7 +415,7 @@ fn warehouse_messages() {
         "The real reason"
     );
     assert_eq!(
-        form::warehouse_message(409, Some("text/plain"), "Conflict"),
+        answer::warehouse_message(409, Some("text/plain"), "Conflict"),
         "Conflict"
     );
 }
@@ -434,7 +434,7 @@ async fn skip_existing_reads_each_project_page_once() {
         .mount(&server)
         .await;
     let options = UploadOptions {
-        skip_existing: true,
+        skip_existing: SkipExisting::Skip,
         ..fast()
     };
     let results = uploader(&server, options)
@@ -446,4 +446,284 @@ async fn skip_existing_reads_each_project_page_once() {
             .all(|r| matches!(r.outcome, Ok(FileStatus::Uploaded)))
     );
     assert_eq!(bodies.lock().unwrap().len(), 2);
+}
+
+fn no_report() -> Arc<dyn UploadReporter> {
+    Arc::new(NoReport)
+}
+
+#[tokio::test]
+async fn a_409_conflict_is_reconciled_like_pypis_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let server = MockServer::start().await;
+    // pypiserver's answer: an HTML page.
+    recording(
+        &server,
+        vec![ResponseTemplate::new(409).set_body_raw(
+            "<html><head><title>Error: 409 Conflict</title></head></html>",
+            "text/html",
+        )],
+    )
+    .await;
+    simple_page(&server, &dist.filename, &dist.sha256).await;
+    let result = uploader(&server, fast())
+        .upload_one(item(dist), &token(), &no_report())
+        .await;
+    assert_eq!(result.outcome.unwrap(), FileStatus::AlreadyPresent);
+}
+
+#[tokio::test]
+async fn skip_existing_skips_other_bytes_and_names_both_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let server = MockServer::start().await;
+    let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
+    simple_page(&server, &dist.filename, &"e".repeat(64)).await;
+    let options = UploadOptions {
+        skip_existing: SkipExisting::Skip,
+        ..fast()
+    };
+    let result = uploader(&server, options)
+        .upload_one(item(dist), &token(), &no_report())
+        .await;
+    assert_eq!(
+        result.outcome.unwrap(),
+        FileStatus::SkippedDifferent {
+            remote_sha256: Some("e".repeat(64))
+        }
+    );
+    assert!(bodies.lock().unwrap().is_empty(), "nothing was uploaded");
+}
+
+#[tokio::test]
+async fn a_failed_lookup_falls_back_to_upload_and_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let server = MockServer::start().await;
+    let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
+    Mock::given(method("GET"))
+        .and(path("/simple/sample/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw("{not json", "application/vnd.pypi.simple.v1+json"),
+        )
+        .mount(&server)
+        .await;
+    let options = UploadOptions {
+        skip_existing: SkipExisting::Skip,
+        ..fast()
+    };
+    let result = uploader(&server, options)
+        .upload_one(item(dist), &token(), &no_report())
+        .await;
+    assert_eq!(result.outcome.unwrap(), FileStatus::Uploaded);
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+}
+
+/// A simple page that wants the upload credentials (401 without them).
+struct NeedsAuth {
+    page: ResponseTemplate,
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl wiremock::Respond for NeedsAuth {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let auth = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.seen.lock().unwrap().push(auth.clone());
+        if auth.as_deref() == Some("Basic X190b2tlbl9fOnB5cGktdGVzdC10b2tlbg==") {
+            self.page.clone()
+        } else {
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Basic realm=\"pypi\"")
+        }
+    }
+}
+
+fn json_page(filename: &str, sha256: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(
+        serde_json::json!({"meta": {"api-version": "1.1"}, "name": "sample", "files": [
+            {"filename": filename, "url": format!("../../f/{filename}"), "hashes": {"sha256": sha256}}
+        ]})
+        .to_string(),
+        "application/vnd.pypi.simple.v1+json",
+    )
+}
+
+#[tokio::test]
+async fn private_simple_pages_get_the_upload_credentials_on_the_same_origin_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let options = UploadOptions {
+        skip_existing: SkipExisting::Skip,
+        ..fast()
+    };
+
+    // Same origin: asked without, then with the credentials.
+    let server = MockServer::start().await;
+    let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path("/simple/sample/"))
+        .respond_with(NeedsAuth {
+            page: json_page(&dist.filename, &dist.sha256),
+            seen: seen.clone(),
+        })
+        .mount(&server)
+        .await;
+    let result = uploader(&server, options.clone())
+        .upload_one(item(dist.clone()), &token(), &no_report())
+        .await;
+    assert_eq!(result.outcome.unwrap(), FileStatus::Skipped);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert!(
+        seen.lock().unwrap()[0].is_none(),
+        "first without credentials"
+    );
+    assert!(bodies.lock().unwrap().is_empty());
+
+    // --simple-url on another origin (another port): the credentials stay home, the lookup
+    // fails, and the file is uploaded instead (then reconciled if the index says it exists).
+    let elsewhere = MockServer::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path("/simple/sample/"))
+        .respond_with(NeedsAuth {
+            page: json_page(&dist.filename, &dist.sha256),
+            seen: seen.clone(),
+        })
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    let bodies = recording(&server, vec![ResponseTemplate::new(200)]).await;
+    let options = UploadOptions {
+        simple_url: Some(Url::parse(&format!("{}/simple/", elsewhere.uri())).unwrap()),
+        ..options
+    };
+    let result = uploader(&server, options)
+        .upload_one(item(dist), &token(), &no_report())
+        .await;
+    assert_eq!(result.outcome.unwrap(), FileStatus::Uploaded);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![None],
+        "never sent to another origin"
+    );
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn credentials_do_not_follow_a_redirect_to_another_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let elsewhere = MockServer::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path("/moved/sample/"))
+        .respond_with(NeedsAuth {
+            page: json_page(&dist.filename, &dist.sha256),
+            seen: seen.clone(),
+        })
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    recording(&server, vec![ResponseTemplate::new(200)]).await;
+    // Without credentials: 401; with them: a redirect to another origin.
+    Mock::given(method("GET"))
+        .and(path("/simple/sample/"))
+        .and(header(
+            "authorization",
+            "Basic X190b2tlbl9fOnB5cGktdGVzdC10b2tlbg==",
+        ))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "Location",
+            format!("{}/moved/sample/", elsewhere.uri()).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/simple/sample/"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let options = UploadOptions {
+        skip_existing: SkipExisting::Skip,
+        ..fast()
+    };
+    let result = uploader(&server, options)
+        .upload_one(item(dist), &token(), &no_report())
+        .await;
+    assert_eq!(
+        result.outcome.unwrap(),
+        FileStatus::Uploaded,
+        "the lookup failed, the upload went ahead"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![None],
+        "the redirect target never saw the credentials"
+    );
+}
+
+#[tokio::test]
+async fn refused_credentials_stop_the_run_after_the_first_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<UploadItem> = ["a", "b", "c"]
+        .iter()
+        .map(|name| item(write_wheel(dir.path(), name, "1.0")))
+        .collect();
+    let server = MockServer::start().await;
+    let bodies = recording(
+        &server,
+        vec![ResponseTemplate::new(403).set_body_raw(
+            "403 Invalid or non-existent authentication information.",
+            "text/plain",
+        )],
+    )
+    .await;
+    let results = uploader(&server, fast())
+        .upload_all(items, &token(), no_report())
+        .await;
+    assert_eq!(
+        bodies.lock().unwrap().len(),
+        1,
+        "one attempt, no retry storm"
+    );
+    assert!(matches!(&results[0].outcome, Err(err) if err.is_auth_failure()));
+    for result in &results[1..] {
+        assert!(
+            matches!(&result.outcome, Err(UploadError::NotAttempted { .. })),
+            "{:?}",
+            result.outcome
+        );
+    }
+}
+
+#[tokio::test]
+async fn devpi_pages_are_found_under_plus_simple() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/alice/stable/+simple/sample/"))
+        .respond_with(json_page(&dist.filename, &dist.sha256))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let http = HttpClient::new(&HttpConfig::default(), &MapEnv::new()).unwrap();
+    let index = PackageIndex::parse(&format!("{}/alice/stable/", server.uri())).unwrap();
+    let options = UploadOptions {
+        skip_existing: SkipExisting::Skip,
+        ..fast()
+    };
+    let result = Uploader::new(http, index, options)
+        .upload_one(item(dist), &token(), &no_report())
+        .await;
+    assert_eq!(result.outcome.unwrap(), FileStatus::Skipped);
 }

@@ -256,12 +256,15 @@ fn sigstore_args(testbed: &Testbed) -> SigstoreArgs {
 fn upload_args(testbed: &Testbed, dir: std::path::PathBuf) -> PypiUploadArgs {
     PypiUploadArgs {
         paths: vec![dir],
-        repository_url: testbed.pypi_upload_url().to_string(),
+        repository_url: Some(testbed.pypi_upload_url().to_string()),
+        repository: None,
+        config_file: None,
+        simple_url: None,
         packages_dir: "dist".into(),
-        user: "__token__".into(),
+        user: None,
         password: None,
         verify_metadata: true,
-        skip_existing: false,
+        skip_existing: crate::cli::SkipExistingArg::Off,
         print_hash: true,
         attestations: Some(true),
         concurrency: 4,

@@ -1,4 +1,5 @@
-//! `testbed serve`: run the GitHub OIDC issuer, PyPI, npm, Fulcio and Rekor simulations until killed, so that real
+//! `testbed serve`: run the GitHub OIDC issuer, PyPI, npm, crates.io, RubyGems.org, NuGet.org, Fulcio and Rekor
+//! simulations until killed, so that real
 //! clients (uv, twine, the npm CLI, sigstore-python) can be pointed at them.
 //!
 //! On start it prints (or writes to `--describe-to`) one JSON object: every URL, the CA file, the Sigstore trust
@@ -271,6 +272,13 @@ async fn serve(args: Serve) -> Result<(), String> {
         "pypi_upload_url": testbed.pypi_upload_url().to_string(),
         "npm_registry_url": testbed.npm_registry_url().to_string(),
         "npm_audience": testbed.npm_audience(),
+        "crates_io_url": testbed.crates_io_url().to_string(),
+        "crates_io_index_url": testbed.crates_io_index_url(),
+        "crates_io_audience": testbed.crates_io_audience(),
+        "rubygems_url": testbed.rubygems_url().to_string(),
+        "rubygems_audience": testbed.rubygems_audience(),
+        "nuget_url": testbed.nuget_url().to_string(),
+        "nuget_audience": testbed.nuget_audience(),
         "fulcio_url": testbed.fulcio_url().to_string(),
         "rekor_url": testbed.rekor_url().to_string(),
         "sigstore_trusted_root": testbed.sigstore_trusted_root_path(),

@@ -144,14 +144,6 @@ async fn request_checks_in_nugets_order() {
             "The Authorization header value must start with 'Bearer '.",
         ),
         (
-            Some("Bearer  "),
-            "application/json",
-            Some("ua"),
-            body.clone(),
-            401,
-            "The bearer token is missing from the Authorization header.",
-        ),
-        (
             Some(&bearer),
             "text/plain",
             Some("ua"),

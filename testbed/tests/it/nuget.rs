@@ -126,7 +126,16 @@ async fn request_checks_in_nugets_order() {
     let jwt = fetch_id_token(&testbed, AUDIENCE).await;
     let body = json!({"username": USER, "tokenType": "ApiKey"});
     let bearer = format!("Bearer {jwt}");
-    let cases: Vec<(Option<&str>, &str, Option<&str>, Value, u16, &str)> = vec![
+    /// Authorization, Content-Type, User-Agent, body, expected status and message.
+    type Case<'a> = (
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Value,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             None,
             "application/json",

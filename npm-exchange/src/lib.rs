@@ -7,11 +7,17 @@
 
 pub mod doctor;
 pub mod exchange;
+pub mod npmrc;
 pub mod package;
 pub mod provenance;
 pub mod publish;
 pub mod registry;
 
 pub use exchange::{NpmExchange, NpmExchangeError};
+pub use publish::report::{PackageFailure, PackageOutcome, PackageReport, PublishReport, Tally};
+pub use publish::run::{
+    PackageStep, ProvenanceMode, PublishObserver, PublishRun, PublishRunError, PublishSettings,
+    RunNotice,
+};
 pub use publish::{PublishError, PublishStatus, Publisher};
 pub use registry::NpmRegistry;

@@ -259,5 +259,8 @@ impl Publisher {
     }
 }
 
+pub mod report;
+pub mod run;
+
 #[cfg(test)]
 mod tests;

@@ -254,7 +254,10 @@ impl NpmSettings {
         }
         let env_tokens = ["NODE_AUTH_TOKEN", "NPM_TOKEN"]
             .into_iter()
-            .filter_map(|name| env.non_empty(name).map(|v| (name.to_owned(), Secret::new(v))))
+            .filter_map(|name| {
+                env.non_empty(name)
+                    .map(|v| (name.to_owned(), Secret::new(v)))
+            })
             .collect();
         Ok(Self {
             env_registry: npm_env(env, "registry"),
@@ -346,9 +349,7 @@ fn read_bounded(path: &Path) -> Result<Option<String>, NpmrcError> {
         .read_to_end(&mut bytes)
         .map_err(|err| error(err.to_string()))?;
     if bytes.len() as u64 > MAX_NPMRC_BYTES {
-        return Err(error(format!(
-            "it is larger than {MAX_NPMRC_BYTES} bytes"
-        )));
+        return Err(error(format!("it is larger than {MAX_NPMRC_BYTES} bytes")));
     }
     String::from_utf8(bytes)
         .map(Some)
@@ -368,7 +369,10 @@ mod tests {
 
     #[test]
     fn nerf_darts_follow_npm() {
-        assert_eq!(nerf_dart(&url("https://registry.npmjs.org")), "//registry.npmjs.org/");
+        assert_eq!(
+            nerf_dart(&url("https://registry.npmjs.org")),
+            "//registry.npmjs.org/"
+        );
         assert_eq!(
             nerf_dart(&url("http://127.0.0.1:4873/npm/")),
             "//127.0.0.1:4873/npm/"
@@ -421,18 +425,27 @@ mod tests {
         let r = NpmRegistry::parse("https://r.example").unwrap();
         let found = settings.token_for(&r).unwrap();
         assert_eq!(found.token.expose(), "project");
-        assert_eq!(found.source.to_string(), "`//r.example/:_authToken` in p/.npmrc");
+        assert_eq!(
+            found.source.to_string(),
+            "`//r.example/:_authToken` in p/.npmrc"
+        );
         let sub = NpmRegistry::parse("https://r.example/sub/").unwrap();
         assert_eq!(settings.token_for(&sub).unwrap().token.expose(), "sub");
         let none = NpmRegistry::parse("https://r.example/elsewhere/").unwrap();
-        assert!(settings.token_for(&none).is_none(), "no walking up the path");
+        assert!(
+            settings.token_for(&none).is_none(),
+            "no walking up the path"
+        );
         assert_eq!(
             settings.scope_registry("@s").unwrap().0,
             "http://s.example/"
         );
 
         let with_env = NpmSettings {
-            env_tokens: vec![("NODE_AUTH_TOKEN".into(), Secret::new(SETUP_NODE_PLACEHOLDER))],
+            env_tokens: vec![(
+                "NODE_AUTH_TOKEN".into(),
+                Secret::new(SETUP_NODE_PLACEHOLDER),
+            )],
             ..settings
         };
         let token = with_env.token_for(&r).unwrap();
@@ -443,17 +456,27 @@ mod tests {
     #[test]
     fn load_reads_project_and_userconfig() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".npmrc"), "registry=http://project.example/\n").unwrap();
+        std::fs::write(
+            dir.path().join(".npmrc"),
+            "registry=http://project.example/\n",
+        )
+        .unwrap();
         let user = dir.path().join("user.npmrc");
-        std::fs::write(&user, "registry=http://user.example/\n//user.example/:_authToken=${TOK}\n")
-            .unwrap();
+        std::fs::write(
+            &user,
+            "registry=http://user.example/\n//user.example/:_authToken=${TOK}\n",
+        )
+        .unwrap();
         let env = MapEnv::new()
             .with("NPM_CONFIG_USERCONFIG", user.display().to_string())
             .with("TOK", "secret-from-env");
         let settings = NpmSettings::load(&env, dir.path()).unwrap();
         assert_eq!(settings.registry().unwrap().0, "http://project.example/");
         let r = NpmRegistry::parse("http://user.example/").unwrap();
-        assert_eq!(settings.token_for(&r).unwrap().token.expose(), "secret-from-env");
+        assert_eq!(
+            settings.token_for(&r).unwrap().token.expose(),
+            "secret-from-env"
+        );
         let env = env.with("npm_config_registry", "http://env.example/");
         let settings = NpmSettings::load(&env, dir.path()).unwrap();
         assert_eq!(

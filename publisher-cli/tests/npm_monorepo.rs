@@ -98,7 +98,12 @@ async fn a_directory_of_packages_publishes_concurrently_in_a_stable_order() {
     let names: Vec<String> = (0..8).map(|i| format!("@mono/p{i}")).collect();
     for name in &names {
         add_publisher(&testbed, name);
-        tarball(&dist, name, "1.0.0", serde_json::json!({"access": "public"}));
+        tarball(
+            &dist,
+            name,
+            "1.0.0",
+            serde_json::json!({"access": "public"}),
+        );
     }
     let env = job_env(&testbed, dir.path());
     let output = publish(&testbed, &env, dir.path(), &["--concurrency", "4", "dist"]).await;
@@ -118,8 +123,11 @@ async fn a_directory_of_packages_publishes_concurrently_in_a_stable_order() {
     }
     let records = testbed.records();
     assert_eq!(records.npm_exchanges.len(), 8, "one exchange per package");
-    let jtis: std::collections::BTreeSet<_> =
-        records.npm_exchanges.iter().map(|e| e.jti.clone()).collect();
+    let jtis: std::collections::BTreeSet<_> = records
+        .npm_exchanges
+        .iter()
+        .map(|e| e.jti.clone())
+        .collect();
     assert_eq!(jtis.len(), 8, "each exchange with a fresh ID token");
     for name in &names {
         assert_eq!(testbed.npm_versions(name).len(), 1, "{name}");
@@ -133,7 +141,12 @@ async fn a_refused_package_does_not_stop_the_others_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let dist = dir.path().join("dist");
     for name in ["@mono/a", "@mono/b", "@mono/c", "@mono/d"] {
-        tarball(&dist, name, "1.0.0", serde_json::json!({"access": "public"}));
+        tarball(
+            &dist,
+            name,
+            "1.0.0",
+            serde_json::json!({"access": "public"}),
+        );
         if name != "@mono/b" {
             add_publisher(&testbed, name);
         }
@@ -187,16 +200,27 @@ async fn no_id_token_stops_the_run_at_once() {
     for i in 0..5 {
         let name = format!("@mono/s{i}");
         add_publisher(&testbed, &name);
-        tarball(&dist, &name, "1.0.0", serde_json::json!({"access": "public"}));
+        tarball(
+            &dist,
+            &name,
+            "1.0.0",
+            serde_json::json!({"access": "public"}),
+        );
     }
     let mut env = job_env(&testbed, dir.path());
     // A job without `id-token: write`: GitHub gives a request URL only with the permission,
     // here the runner's request token is wrong, so the issuer refuses every request.
-    env.insert("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), "not-the-token".into());
+    env.insert(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+        "not-the-token".into(),
+    );
     let output = publish(&testbed, &env, dir.path(), &["--concurrency", "1", "dist"]).await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(3), "{err}");
-    assert!(err.contains("Stopped: every package would be refused"), "{err}");
+    assert!(
+        err.contains("Stopped: every package would be refused"),
+        "{err}"
+    );
     assert!(
         err.contains("Not published: @mono/s0@1.0.0, @mono/s1@1.0.0, @mono/s2@1.0.0"),
         "{err}"
@@ -256,7 +280,12 @@ async fn publish_config_applies_per_package_and_flags_win() {
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(dist_tags(&testbed, "@cfg/next").await["next"], "1.0.0");
-    assert!(dist_tags(&testbed, "@cfg/next").await.get("latest").is_none());
+    assert!(
+        dist_tags(&testbed, "@cfg/next")
+            .await
+            .get("latest")
+            .is_none()
+    );
     assert_eq!(dist_tags(&testbed, "@cfg/plain").await["latest"], "1.0.0");
     let access: BTreeMap<_, _> = testbed
         .records()
@@ -321,7 +350,12 @@ async fn trusted_publishing_wins_over_configured_tokens_like_npm_11() {
         format!("registry={registry}\n{nerf}:_authToken=${{NODE_AUTH_TOKEN}}\n"),
     )
     .unwrap();
-    tarball(&dir.path().join("a"), "@tok/a", "1.0.0", serde_json::json!({"access": "public"}));
+    tarball(
+        &dir.path().join("a"),
+        "@tok/a",
+        "1.0.0",
+        serde_json::json!({"access": "public"}),
+    );
     add_publisher(&testbed, "@tok/a");
     let mut placeholder = env.clone();
     placeholder.insert("NODE_AUTH_TOKEN".into(), "XXXXX-XXXXX-XXXXX-XXXXX".into());
@@ -334,7 +368,10 @@ async fn trusted_publishing_wins_over_configured_tokens_like_npm_11() {
     .await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
-    assert!(err.contains("actions/setup-node's placeholder, not a token: ignored"), "{err}");
+    assert!(
+        err.contains("actions/setup-node's placeholder, not a token: ignored"),
+        "{err}"
+    );
     assert_eq!(testbed.npm_versions("@tok/a").len(), 1);
 
     // A stale token in ./.npmrc for this registry does not silently win over OIDC.
@@ -343,25 +380,47 @@ async fn trusted_publishing_wins_over_configured_tokens_like_npm_11() {
         format!("registry={registry}\n{nerf}:_authToken=npm_staleStaleStale\n"),
     )
     .unwrap();
-    tarball(&dir.path().join("b"), "@tok/b", "1.0.0", serde_json::json!({"access": "public"}));
+    tarball(
+        &dir.path().join("b"),
+        "@tok/b",
+        "1.0.0",
+        serde_json::json!({"access": "public"}),
+    );
     add_publisher(&testbed, "@tok/b");
-    let output = trustpub(&["npm", "publish", "--no-provenance", "b"], &env, dir.path()).await;
-    let err = stderr(&output);
+    let output = trustpub(
+        &["npm", "publish", "--no-provenance", "b"],
+        &env,
+        dir.path(),
+    )
+    .await;
+    // The warning is a GitHub annotation (stdout) on a runner.
+    let err = format!("{}{}", stdout(&output), stderr(&output));
     assert_eq!(output.status.code(), Some(0), "{err}");
     assert!(
         err.contains(&format!("the token from `{nerf}:_authToken` in")),
         "the warning names the .npmrc line: {err}"
     );
     assert!(err.contains("--no-trusted-publishing"), "{err}");
-    assert!(!err.contains("npm_staleStaleStale"), "{err}");
+    assert_no_secret_leaks(&output, &["npm_staleStaleStale"]);
 
     // --no-trusted-publishing: the configured token is used (and the testbed, which knows
     // only exchanged tokens, refuses it as npmjs does: a masked 404).
-    tarball(&dir.path().join("c"), "@tok/c", "1.0.0", serde_json::json!({"access": "public"}));
+    tarball(
+        &dir.path().join("c"),
+        "@tok/c",
+        "1.0.0",
+        serde_json::json!({"access": "public"}),
+    );
     add_publisher(&testbed, "@tok/c");
     let exchanges = testbed.records().npm_exchanges.len();
     let output = trustpub(
-        &["npm", "publish", "--no-provenance", "--no-trusted-publishing", "c"],
+        &[
+            "npm",
+            "publish",
+            "--no-provenance",
+            "--no-trusted-publishing",
+            "c",
+        ],
         &env,
         dir.path(),
     )
@@ -369,7 +428,11 @@ async fn trusted_publishing_wins_over_configured_tokens_like_npm_11() {
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(5), "{err}");
     assert!(err.contains("answered 404"), "{err}");
-    assert_eq!(testbed.records().npm_exchanges.len(), exchanges, "no exchange");
+    assert_eq!(
+        testbed.records().npm_exchanges.len(),
+        exchanges,
+        "no exchange"
+    );
     assert_no_secret_leaks(&output, &["npm_staleStaleStale"]);
 
     // The placeholder where no ID token can be had: said so, exit 3, nothing sent.
@@ -382,16 +445,30 @@ async fn trusted_publishing_wins_over_configured_tokens_like_npm_11() {
     )
     .unwrap();
     let publishes = testbed.records().npm_publishes.len();
-    let output = trustpub(&["npm", "publish", "--no-provenance", "c"], &no_oidc, dir.path()).await;
+    let output = trustpub(
+        &["npm", "publish", "--no-provenance", "c"],
+        &no_oidc,
+        dir.path(),
+    )
+    .await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(3), "{err}");
-    assert!(err.contains("is actions/setup-node's placeholder `XXXXX-XXXXX-XXXXX-XXXXX`"), "{err}");
+    assert!(
+        err.contains("is actions/setup-node's placeholder `XXXXX-XXXXX-XXXXX-XXXXX`"),
+        "{err}"
+    );
     assert!(err.contains("id-token: write"), "{err}");
     assert_eq!(testbed.records().npm_publishes.len(), publishes);
 
     // --no-trusted-publishing without any token: what to set, and the .npmrc key.
     std::fs::remove_file(dir.path().join(".npmrc")).unwrap();
-    let output = publish(&testbed, &env, dir.path(), &["--no-trusted-publishing", "c"]).await;
+    let output = publish(
+        &testbed,
+        &env,
+        dir.path(),
+        &["--no-trusted-publishing", "c"],
+    )
+    .await;
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(3), "{err}");
     assert!(err.contains(&format!("`{nerf}:_authToken=…`")), "{err}");

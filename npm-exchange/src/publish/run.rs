@@ -22,8 +22,7 @@ use oidc_core::{
 };
 
 use super::report::{
-    CredentialProblem, PackageFailure, PackageOutcome, PackageReport, ProvenancePlan,
-    PublishReport,
+    CredentialProblem, PackageFailure, PackageOutcome, PackageReport, ProvenancePlan, PublishReport,
 };
 use super::{PublishStatus, Publisher};
 use crate::exchange::NpmExchange;
@@ -32,8 +31,8 @@ use crate::package::{
     Access, PackageError, PackageTarball, PublishDocument, PublishOptions, PublishRefused,
 };
 use crate::provenance::{
-    PackageVisibility, ProvenanceBundle, ProvenanceContext, ProvenanceStatement,
-    ProvenanceSubject, check_provenance_preconditions, fetch_package_visibility,
+    PackageVisibility, ProvenanceBundle, ProvenanceContext, ProvenanceStatement, ProvenanceSubject,
+    check_provenance_preconditions, fetch_package_visibility,
 };
 use crate::registry::{NPMJS_REGISTRY, NpmRegistry, RegistryUrlError};
 
@@ -161,7 +160,9 @@ pub trait PublishObserver: MaskSink {
 #[derive(Debug, thiserror::Error)]
 pub enum PublishRunError {
     /// No tarballs were found.
-    #[error("no package tarballs (*.tgz) in {paths}: run `npm pack` (or `pnpm -r pack`) first, or name the tarballs")]
+    #[error(
+        "no package tarballs (*.tgz) in {paths}: run `npm pack` (or `pnpm -r pack`) first, or name the tarballs"
+    )]
     NoTarballs {
         /// The paths looked at.
         paths: String,
@@ -181,7 +182,9 @@ pub enum PublishRunError {
         problems: Vec<InvalidPackage>,
     },
     /// `--provenance-file` with several packages.
-    #[error("--provenance-file attaches one bundle to one package, and {count} packages were given: publish them one at a time")]
+    #[error(
+        "--provenance-file attaches one bundle to one package, and {count} packages were given: publish them one at a time"
+    )]
     ProvenanceFileNeedsOnePackage {
         /// How many packages.
         count: usize,
@@ -309,15 +312,16 @@ impl<'a> PublishRun<'a> {
                 .check(self.settings.event_name.as_deref())?;
         }
         let this = &self;
-        let packages: Vec<PackageReport> = futures_util::stream::iter(planned.into_iter().enumerate())
-            .map(|(index, package)| async move {
-                let report = this.publish_one(index, package, observer).await;
-                observer.finished(index, &report);
-                report
-            })
-            .buffered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
+        let packages: Vec<PackageReport> =
+            futures_util::stream::iter(planned.into_iter().enumerate())
+                .map(|(index, package)| async move {
+                    let report = this.publish_one(index, package, observer).await;
+                    observer.finished(index, &report);
+                    report
+                })
+                .buffered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
         let stopped = self
             .stopped
             .lock()
@@ -404,19 +408,18 @@ impl<'a> PublishRun<'a> {
     ) -> Result<(NpmRegistry, SettingSource), (SettingSource, RegistryUrlError)> {
         let manifest = tarball.manifest();
         let npm = &self.settings.npm;
-        let (url, source) = if let Some(found) =
-            manifest.scope().and_then(|scope| npm.scope_registry(scope))
-        {
-            found
-        } else if let Some(registry) = &self.settings.registry {
-            return Ok((registry.clone(), SettingSource::Flag("registry")));
-        } else if let Some(url) = manifest.publish_config().registry() {
-            (url.to_string(), SettingSource::PublishConfig)
-        } else if let Some(found) = npm.registry() {
-            found
-        } else {
-            (NPMJS_REGISTRY.to_owned(), SettingSource::Default)
-        };
+        let (url, source) =
+            if let Some(found) = manifest.scope().and_then(|scope| npm.scope_registry(scope)) {
+                found
+            } else if let Some(registry) = &self.settings.registry {
+                return Ok((registry.clone(), SettingSource::Flag("registry")));
+            } else if let Some(url) = manifest.publish_config().registry() {
+                (url.to_string(), SettingSource::PublishConfig)
+            } else if let Some(found) = npm.registry() {
+                found
+            } else {
+                (NPMJS_REGISTRY.to_owned(), SettingSource::Default)
+            };
         NpmRegistry::parse(&url)
             .map(|registry| (registry, source.clone()))
             .map_err(|err| (source, err))
@@ -507,10 +510,15 @@ impl<'a> PublishRun<'a> {
         let mut claims = None;
         let credential = match self.credential(&registry) {
             Credential::Trusted => {
-                if let Some(configured) = self.settings.token.as_ref().map(|t| ConfiguredToken {
-                    token: t.clone(),
-                    source: SettingSource::Flag("token"),
-                }).or_else(|| self.settings.npm.token_for(&registry))
+                if let Some(configured) = self
+                    .settings
+                    .token
+                    .as_ref()
+                    .map(|t| ConfiguredToken {
+                        token: t.clone(),
+                        source: SettingSource::Flag("token"),
+                    })
+                    .or_else(|| self.settings.npm.token_for(&registry))
                 {
                     observer.mask(configured.token.expose());
                     self.notice_once(
@@ -578,7 +586,14 @@ impl<'a> PublishRun<'a> {
         // 2. Provenance, decided before anything is signed.
         let mode = self.mode_for(&tarball, trusted);
         let provenance = match self
-            .provenance_for(mode, (&tarball, &document), &registry, &credential, claims.as_ref(), &step)
+            .provenance_for(
+                mode,
+                (&tarball, &document),
+                &registry,
+                &credential,
+                claims.as_ref(),
+                &step,
+            )
             .await
         {
             Ok(provenance) => provenance,
@@ -741,9 +756,7 @@ impl<'a> PublishRun<'a> {
                     Ok(build) => Ok(Provenance::Sign(ProvenanceStatement::new(&build, &subject))),
                     Err(refusal) if mode == ProvenanceMode::Auto => {
                         step(PackageStep::NoProvenance {
-                            reason: format!(
-                                "{refusal} (pass --provenance to make this an error)"
-                            ),
+                            reason: format!("{refusal} (pass --provenance to make this an error)"),
                             warn: false,
                         });
                         Ok(Provenance::None)
@@ -773,27 +786,27 @@ impl<'a> PublishRun<'a> {
                 reason: "provenance to sign without a Sigstore configuration".into(),
             }));
         };
-        let signer = self
-            .signer
-            .get_or_try_init(|| async {
-                let trust = TrustRoot::for_config(config)?;
-                let request = TokenRequest::new(SIGSTORE_AUDIENCE)
-                    .with_token_variable(SIGSTORE_TOKEN_VARIABLE);
-                let ambient = self.detector.detect(&request).await.map_err(|err| {
-                    SigstoreError::Token {
-                        reason: err.to_string(),
+        let signer =
+            self.signer
+                .get_or_try_init(|| async {
+                    let trust = TrustRoot::for_config(config)?;
+                    let request = TokenRequest::new(SIGSTORE_AUDIENCE)
+                        .with_token_variable(SIGSTORE_TOKEN_VARIABLE);
+                    let ambient = self.detector.detect(&request).await.map_err(|err| {
+                        SigstoreError::Token {
+                            reason: err.to_string(),
+                        }
+                    })?;
+                    observer.mask(ambient.token.expose());
+                    let signer = KeylessSigner::new(config, trust, &ambient.token, &self.http)?;
+                    if let Some(san) = &signer.expected_identity().san {
+                        self.notice_once(observer, RunNotice::SigningAs(san.clone()));
                     }
-                })?;
-                observer.mask(ambient.token.expose());
-                let signer = KeylessSigner::new(config, trust, &ambient.token, &self.http)?;
-                if let Some(san) = &signer.expected_identity().san {
-                    self.notice_once(observer, RunNotice::SigningAs(san.clone()));
-                }
-                Ok::<_, SigstoreError>(Arc::new(signer))
-            })
-            .await
-            .map_err(failure)?
-            .clone();
+                    Ok::<_, SigstoreError>(Arc::new(signer))
+                })
+                .await
+                .map_err(failure)?
+                .clone();
         let signed = signer
             .sign(&SigningJob {
                 subject: label.to_owned(),

@@ -172,11 +172,13 @@ pub async fn publish(
             ),
         );
     }
-    Ok(if tally.done == 0 && tally.refused > 0 && tally.refused == tally.missing {
-        Outcome::Identity
-    } else {
-        Outcome::from_counts(tally.done, tally.missing)
-    })
+    Ok(
+        if tally.done == 0 && tally.refused > 0 && tally.refused == tally.missing {
+            Outcome::Identity
+        } else {
+            Outcome::from_counts(tally.done, tally.missing)
+        },
+    )
 }
 
 fn render_invalid(problem: &InvalidPackage, printer: &Printer) {
@@ -184,7 +186,10 @@ fn render_invalid(problem: &InvalidPackage, printer: &Printer) {
         InvalidPackage::Refused(refused) => {
             for p in &refused.problems {
                 let hint = p.hint().map(|h| format!(" ({h})")).unwrap_or_default();
-                printer.error("Invalid package", &format!("{}: {p}{hint}", refused.package));
+                printer.error(
+                    "Invalid package",
+                    &format!("{}: {p}{hint}", refused.package),
+                );
             }
         }
         other => printer.error("Invalid package", &other.to_string()),
@@ -375,9 +380,10 @@ impl PublishObserver for Lines<'_> {
     fn finished(&self, index: usize, report: &PackageReport) {
         let label = &report.label;
         let line = match &report.outcome {
-            PackageOutcome::Published => {
-                Some(Line::Status("Published", format!("{label}  {}", report.integrity)))
-            }
+            PackageOutcome::Published => Some(Line::Status(
+                "Published",
+                format!("{label}  {}", report.integrity),
+            )),
             PackageOutcome::AlreadyPresent => Some(Line::Status(
                 "Present",
                 format!("{label} (the registry already has this exact version)"),

@@ -28,7 +28,7 @@ fn tarball(dir: &Path, name: &str, version: &str, publish_config: serde_json::Va
         "version": version,
         "main": "index.js",
         "license": "MIT",
-        "repository": {"type": "git", "url": "git+https://github.com/octo-org/elsewhere.git"},
+        "repository": {"type": "git", "url": "git+https://github.com/octo-org/octo-repo.git"},
         "publishConfig": publish_config,
     })
     .to_string();
@@ -472,4 +472,48 @@ async fn trusted_publishing_wins_over_configured_tokens_like_npm_11() {
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(3), "{err}");
     assert!(err.contains(&format!("`{nerf}:_authToken=…`")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provenance_is_signed_per_package_with_one_signer_for_the_run() {
+    let testbed = testbed().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    let names = ["@prov/a", "@prov/b", "@prov/c"];
+    for name in names {
+        add_publisher(&testbed, name);
+        tarball(&dist, name, "1.0.0", serde_json::json!({"access": "public"}));
+    }
+    assert_eq!(testbed.identity().repository, "octo-org/octo-repo");
+    let registry = testbed.npm_registry_url().to_string();
+    let mut args = vec![
+        "npm".to_owned(),
+        "publish".into(),
+        "--provenance".into(),
+        "--concurrency".into(),
+        "3".into(),
+        "--registry".into(),
+        registry,
+    ];
+    args.extend(testbed_sigstore_args(&testbed));
+    args.push("dist".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let issued = testbed.records().tokens_issued.len();
+    let output = trustpub(&args, &job_env(&testbed, dir.path()), dir.path()).await;
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let records = testbed.records();
+    let sigstore_tokens = records.tokens_issued[issued..]
+        .iter()
+        .filter(|t| t.audience == "sigstore")
+        .count();
+    assert_eq!(sigstore_tokens, 1, "one signer (one sigstore ID token) for the run");
+    assert_eq!(records.certificates_issued.len(), 3, "one certificate per package");
+    for name in names {
+        let versions = testbed.npm_versions(name);
+        assert!(versions[0].provenance.is_some(), "{name} carries provenance");
+        let bundle = dist.join(format!("{}-1.0.0.tgz.sigstore.json", name.trim_start_matches('@').replace('/', "-")));
+        assert!(bundle.is_file(), "{}", bundle.display());
+    }
+    assert_eq!(lines_of(&err, "Provenance").len(), 3, "{err}");
 }

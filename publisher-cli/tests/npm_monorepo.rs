@@ -482,7 +482,12 @@ async fn provenance_is_signed_per_package_with_one_signer_for_the_run() {
     let names = ["@prov/a", "@prov/b", "@prov/c"];
     for name in names {
         add_publisher(&testbed, name);
-        tarball(&dist, name, "1.0.0", serde_json::json!({"access": "public"}));
+        tarball(
+            &dist,
+            name,
+            "1.0.0",
+            serde_json::json!({"access": "public"}),
+        );
     }
     assert_eq!(testbed.identity().repository, "octo-org/octo-repo");
     let registry = testbed.npm_registry_url().to_string();
@@ -507,12 +512,25 @@ async fn provenance_is_signed_per_package_with_one_signer_for_the_run() {
         .iter()
         .filter(|t| t.audience == "sigstore")
         .count();
-    assert_eq!(sigstore_tokens, 1, "one signer (one sigstore ID token) for the run");
-    assert_eq!(records.certificates_issued.len(), 3, "one certificate per package");
+    assert_eq!(
+        sigstore_tokens, 1,
+        "one signer (one sigstore ID token) for the run"
+    );
+    assert_eq!(
+        records.certificates_issued.len(),
+        3,
+        "one certificate per package"
+    );
     for name in names {
         let versions = testbed.npm_versions(name);
-        assert!(versions[0].provenance.is_some(), "{name} carries provenance");
-        let bundle = dist.join(format!("{}-1.0.0.tgz.sigstore.json", name.trim_start_matches('@').replace('/', "-")));
+        assert!(
+            versions[0].provenance.is_some(),
+            "{name} carries provenance"
+        );
+        let bundle = dist.join(format!(
+            "{}-1.0.0.tgz.sigstore.json",
+            name.trim_start_matches('@').replace('/', "-")
+        ));
         assert!(bundle.is_file(), "{}", bundle.display());
     }
     assert_eq!(lines_of(&err, "Provenance").len(), 3, "{err}");

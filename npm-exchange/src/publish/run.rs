@@ -878,3 +878,149 @@ pub fn find_tarballs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PublishRunError>
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use oidc_core::{HttpConfig, MapEnv};
+
+    use super::*;
+    use crate::npmrc::{Npmrc, SETUP_NODE_PLACEHOLDER};
+    use crate::package::test_support::{package_tgz, write};
+
+    fn settings(npm: NpmSettings) -> PublishSettings {
+        PublishSettings {
+            paths: Vec::new(),
+            registry: None,
+            tag: None,
+            access: None,
+            token: None,
+            npm,
+            trusted_publishing: true,
+            provenance: ProvenanceMode::Off,
+            provenance_file: None,
+            sigstore: None,
+            concurrency: 4,
+            dry_run: false,
+            policy: EventPolicy::default(),
+            event_name: None,
+        }
+    }
+
+    fn with_run<T>(
+        env: &MapEnv,
+        settings: PublishSettings,
+        f: impl FnOnce(&PublishRun<'_>) -> T,
+    ) -> T {
+        let http = HttpClient::new(&HttpConfig::default(), env).unwrap();
+        let detector = Detector::with_providers(Arc::new(env.clone()), Vec::new());
+        let run = PublishRun::new(http, &detector, env, settings);
+        f(&run)
+    }
+
+    fn npmrc(text: &str) -> NpmSettings {
+        NpmSettings::from_files(vec![(
+            "/p/.npmrc".into(),
+            Npmrc::parse(text, &MapEnv::new()),
+        )])
+    }
+
+    #[test]
+    fn registry_order_is_npms() {
+        let dir = tempfile::tempdir().unwrap();
+        let scoped = PackageTarball::read(&write(
+            dir.path(),
+            "s.tgz",
+            &package_tgz(r#"{"name":"@s/p","version":"1.0.0","publishConfig":{"registry":"https://pc.example/"}}"#),
+        ))
+        .unwrap();
+        let plain = PackageTarball::read(&write(
+            dir.path(),
+            "p.tgz",
+            &package_tgz(r#"{"name":"p","version":"1.0.0"}"#),
+        ))
+        .unwrap();
+        let env = MapEnv::new();
+        let rc = npmrc("registry=https://rc.example/\n@s:registry=https://scope.example/\n");
+        let mut with_flag = settings(rc.clone());
+        with_flag.registry = Some(NpmRegistry::parse("https://flag.example/").unwrap());
+        with_run(&env, with_flag, |run| {
+            // An @scope:registry line wins even over --registry, as in npm's pickRegistry.
+            assert_eq!(run.registry_for(&scoped).unwrap().0.host(), "scope.example");
+            assert_eq!(run.registry_for(&plain).unwrap().0.host(), "flag.example");
+        });
+        with_run(
+            &env,
+            settings(npmrc("registry=https://rc.example/\n")),
+            |run| {
+                let (registry, source) = run.registry_for(&scoped).unwrap();
+                assert_eq!(
+                    (registry.host().as_str(), source),
+                    ("pc.example", SettingSource::PublishConfig)
+                );
+                assert_eq!(run.registry_for(&plain).unwrap().0.host(), "rc.example");
+            },
+        );
+        with_run(&env, settings(NpmSettings::default()), |run| {
+            assert_eq!(
+                run.registry_for(&plain).unwrap(),
+                (
+                    NpmRegistry::parse(NPMJS_REGISTRY).unwrap(),
+                    SettingSource::Default
+                )
+            );
+        });
+    }
+
+    fn kind(credential: Credential) -> String {
+        match credential {
+            Credential::Trusted => "trusted".into(),
+            Credential::Token(t) => format!("token from {}", t.source),
+            Credential::Problem(p) => format!("problem: {p}"),
+        }
+    }
+
+    #[test]
+    fn oidc_first_then_the_configured_token() {
+        let registry = NpmRegistry::parse("https://registry.npmjs.org/").unwrap();
+        let rc = npmrc("//registry.npmjs.org/:_authToken=npm_stale\n");
+        let ci = MapEnv::new()
+            .with("ACTIONS_ID_TOKEN_REQUEST_URL", "https://t.example/?x=1")
+            .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "r");
+        let local = MapEnv::new();
+        with_run(&ci, settings(rc.clone()), |run| {
+            assert_eq!(kind(run.credential(&registry)), "trusted");
+        });
+        with_run(&local, settings(rc.clone()), |run| {
+            assert_eq!(
+                kind(run.credential(&registry)),
+                "token from `//registry.npmjs.org/:_authToken` in /p/.npmrc"
+            );
+        });
+        let mut no_tp = settings(rc);
+        no_tp.trusted_publishing = false;
+        with_run(&ci, no_tp, |run| {
+            assert!(kind(run.credential(&registry)).starts_with("token from"));
+        });
+        let mut placeholder = settings(NpmSettings::default());
+        placeholder.token = Some(Secret::new(SETUP_NODE_PLACEHOLDER));
+        with_run(&local, placeholder, |run| {
+            assert!(kind(run.credential(&registry)).contains("setup-node's placeholder"));
+        });
+        let mut missing = settings(NpmSettings::default());
+        missing.trusted_publishing = false;
+        with_run(&ci, missing, |run| {
+            assert!(
+                kind(run.credential(&registry)).contains("`//registry.npmjs.org/:_authToken=…`")
+            );
+        });
+        with_run(&local, settings(NpmSettings::default()), |run| {
+            assert_eq!(
+                kind(run.credential(&registry)),
+                "trusted",
+                "fails later, explained"
+            );
+        });
+    }
+}

@@ -4,6 +4,11 @@
 //! the npm CLI would and build its publish document ([`package::PublishDocument`]), trade an
 //! ambient ID token for a package-scoped publish token ([`exchange::NpmExchange`]), and PUT the
 //! document ([`publish::Publisher`]).
+//!
+//! [`PublishRun`] does all of it for many tarballs at once, as `trustpub npm publish` does:
+//! npm's choice of registry and credential per package ([`npmrc`]), one exchange per package
+//! with a fresh ID token, provenance, the PUT, and a typed [`PublishReport`]; progress goes to a
+//! [`PublishObserver`].
 
 pub mod doctor;
 pub mod exchange;

@@ -36,10 +36,33 @@ pub const SETUP_NODE_PLACEHOLDER: &str = "XXXXX-XXXXX-XXXXX-XXXXX";
 const MAX_NPMRC_BYTES: u64 = 1024 * 1024;
 
 /// One `.npmrc` file's `key = value` lines (sections and array keys ignored), with `${VAR}`
-/// expanded in keys and values.
+/// expanded in keys and values. Credential values (`_authToken`, `_auth`, `_password`) are
+/// held as [`Secret`]s from the moment they are parsed, so `Debug` never shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Npmrc {
-    entries: Vec<(String, String)>,
+    entries: Vec<(String, Value)>,
+}
+
+/// A value of an `.npmrc` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Plain(String),
+    Credential(Secret),
+}
+
+impl Value {
+    fn expose(&self) -> &str {
+        match self {
+            Self::Plain(value) => value,
+            Self::Credential(secret) => secret.expose(),
+        }
+    }
+}
+
+/// Whether a key holds a credential (`//host/:_authToken`, `_auth`, `_password`).
+fn is_credential(key: &str) -> bool {
+    let last = key.rsplit(':').next().unwrap_or(key);
+    matches!(last, "_authToken" | "_auth" | "_password")
 }
 
 impl Npmrc {
@@ -67,19 +90,26 @@ impl Npmrc {
             if key.is_empty() || key.ends_with("[]") {
                 continue;
             }
-            let value = unquote(value);
-            entries.push((expand(key, env), expand(&value, env)));
+            let key = expand(key, env);
+            let value = expand(&unquote(value), env);
+            let value = if is_credential(&key) {
+                Value::Credential(Secret::new(value))
+            } else {
+                Value::Plain(value)
+            };
+            entries.push((key, value));
         }
         Self { entries }
     }
 
-    /// The last value given for `key` (ini keeps the last).
+    /// The last value given for `key` (ini keeps the last). A credential is exposed: keep it
+    /// in a [`Secret`].
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
             .rev()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.expose())
     }
 }
 
@@ -405,6 +435,12 @@ mod tests {
         assert_eq!(rc.get("//r.example/:_authToken"), Some("tok"));
         assert_eq!(rc.get("flag"), Some("true"));
         assert_eq!(rc.get("list[]"), None);
+        let debug = format!("{rc:?}");
+        assert!(
+            !debug.contains("tok\""),
+            "credentials are redacted: {debug}"
+        );
+        assert!(debug.contains("http://r.example/"), "{debug}");
     }
 
     #[test]

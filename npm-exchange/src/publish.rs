@@ -12,6 +12,9 @@ use serde_json::Value;
 use crate::package::{PackageName, PublishDocument, package_url};
 use crate::registry::NpmRegistry;
 
+/// The largest packument read when reconciling an existing version.
+const MAX_PACKUMENT_BYTES: usize = 128 << 20;
+
 /// How a publish ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishStatus {
@@ -248,7 +251,19 @@ impl Publisher {
         if !response.status().is_success() {
             return None;
         }
-        let packument: Value = response.json().await.ok()?;
+        // Bounded: a packument holds every version's manifest, but not without limit.
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.ok()? {
+            if body.len() + chunk.len() > MAX_PACKUMENT_BYTES {
+                tracing::warn!(
+                    "the packument of {name} is larger than {MAX_PACKUMENT_BYTES} bytes: not read"
+                );
+                return None;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let packument: Value = serde_json::from_slice(&body).ok()?;
         packument
             .pointer(&format!(
                 "/versions/{}/dist/integrity",
@@ -258,6 +273,9 @@ impl Publisher {
             .map(str::to_owned)
     }
 }
+
+pub mod report;
+pub mod run;
 
 #[cfg(test)]
 mod tests;

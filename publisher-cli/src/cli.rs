@@ -230,6 +230,11 @@ pub struct PypiUploadArgs {
     pub run: PublishRunArgs,
 }
 
+/// A secret straight from the command line: never held as a plain `String`.
+fn parse_secret(value: &str) -> Result<oidc_core::Secret, std::convert::Infallible> {
+    Ok(oidc_core::Secret::new(value))
+}
+
 /// `trustpub npm …`.
 #[derive(Debug, Subcommand)]
 pub enum NpmCommand {
@@ -253,9 +258,11 @@ pub struct NpmPublishArgs {
     #[arg(value_name = "TARBALLS|DIR")]
     pub paths: Vec<std::path::PathBuf>,
 
-    /// The registry.
-    #[arg(long, env = "NPM_CONFIG_REGISTRY", default_value = npm_exchange::registry::NPMJS_REGISTRY)]
-    pub registry: String,
+    /// The registry (default: `publishConfig.registry`, else `NPM_CONFIG_REGISTRY`, else
+    /// `registry` in ./.npmrc or ~/.npmrc, else npmjs). As in npm, this flag wins over
+    /// `publishConfig.registry`, and an `@scope:registry` line wins over it for scoped packages.
+    #[arg(long)]
+    pub registry: Option<String>,
 
     /// The dist-tag (default `latest`, or `publishConfig.tag`).
     #[arg(long)]
@@ -280,10 +287,20 @@ pub struct NpmPublishArgs {
     #[arg(long, value_name = "BUNDLE", conflicts_with = "no_provenance")]
     pub provenance_file: Option<std::path::PathBuf>,
 
-    /// A registry token instead of trusted publishing (for registries without OIDC). Prefer
-    /// trusted publishing.
-    #[arg(long, env = "NODE_AUTH_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// A registry token, used only where no ID token is available (or with
+    /// --no-trusted-publishing). Also read: NODE_AUTH_TOKEN, NPM_TOKEN, then the registry's
+    /// `//host/path/:_authToken` line in ./.npmrc or ~/.npmrc (NPM_CONFIG_USERCONFIG).
+    #[arg(long, value_parser = parse_secret, hide_default_value = true)]
+    pub token: Option<oidc_core::Secret>,
+
+    /// Never exchange an ID token: publish with the configured token (for a first publish,
+    /// before the package has a trusted publisher).
+    #[arg(long)]
+    pub no_trusted_publishing: bool,
+
+    /// Packages in flight at once (each with its own exchange and PUT).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 
     /// Options every publishing command takes.
     #[command(flatten)]

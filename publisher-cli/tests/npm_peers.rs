@@ -287,3 +287,110 @@ async fn the_npm_cli_completes_an_oidc_exchange_through_the_testbed() {
         "verdaccio has it: {packument}"
     );
 }
+
+/// Outside CI (no ID token), the token comes from `.npmrc` as npm reads it: `registry=` and the
+/// registry's nerf-dart `//host:port/:_authToken=${VAR}` line in the project `.npmrc`. The npm
+/// CLI and trustpub agree, against a real verdaccio: both publish with that token, and both
+/// refuse when the token is filed under another path of the same host (npm: ENEEDAUTH).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn npmrc_tokens_are_found_as_the_npm_cli_finds_them() {
+    let Some(peers) = peers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, verdaccio_token) = verdaccio(&peers, dir.path()).await;
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let npm_tarball = npm_pack(&peers, dir.path(), "@rc/by-npm", "octo-org/octo-repo").await;
+    let our_tarball = npm_pack(&peers, dir.path(), "@rc/by-trustpub", "octo-org/octo-repo").await;
+    let url: url::Url = server.url.parse().unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    std::fs::write(dir.path().join("empty.npmrc"), "").unwrap();
+    let home = dir.path().display().to_string();
+    let userconfig = dir.path().join("empty.npmrc").display().to_string();
+    let cache = dir.path().join("npm-cache").display().to_string();
+    // Not a CI job: no GitHub variables, and npm's CI detection off.
+    let env = [
+        ("RC_TOKEN", verdaccio_token.as_str()),
+        ("HOME", home.as_str()),
+        ("npm_config_userconfig", userconfig.as_str()),
+        ("npm_config_cache", cache.as_str()),
+        ("CI", "false"),
+        ("GITHUB_ACTIONS", ""),
+    ];
+    let trustpub_env: std::collections::BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+
+    // Filed under another path of the same host: neither finds a token, nothing is published.
+    std::fs::write(
+        project.join(".npmrc"),
+        format!(
+            "registry={}\n//{host}/other/:_authToken=${{RC_TOKEN}}\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let (ok, text) = run(
+        &peers.npm,
+        &["publish", npm_tarball.to_str().unwrap()],
+        &project,
+        &env,
+    )
+    .await;
+    assert!(!ok && text.contains("ENEEDAUTH"), "npm refuses: {text}");
+    let output = trustpub(
+        &[
+            "npm",
+            "publish",
+            "--no-provenance",
+            our_tarball.to_str().unwrap(),
+        ],
+        &trustpub_env,
+        &project,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+
+    // The registry's own nerf dart, with ${RC_TOKEN}: both publish to verdaccio with it.
+    std::fs::write(
+        project.join(".npmrc"),
+        format!(
+            "registry={}\n//{host}/:_authToken=${{RC_TOKEN}}\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    run_ok(
+        &peers.npm,
+        &["publish", npm_tarball.to_str().unwrap()],
+        &project,
+        &env,
+    )
+    .await;
+    let output = trustpub(
+        &["npm", "publish", our_tarball.to_str().unwrap()],
+        &trustpub_env,
+        &project,
+    )
+    .await;
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "publishing with the registry token from `//{host}/:_authToken` in"
+        )),
+        "{err}"
+    );
+    for package in ["@rc%2fby-npm", "@rc%2fby-trustpub"] {
+        let packument: serde_json::Value = reqwest::get(format!("{}{package}", server.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            packument["versions"]["1.0.0"].is_object(),
+            "verdaccio has {package}: {packument}"
+        );
+    }
+}

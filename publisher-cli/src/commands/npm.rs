@@ -1,20 +1,19 @@
-//! `trustpub npm publish`: read and check every tarball, then one exchange and one PUT per
-//! package.
+//! `trustpub npm publish`: parse the flags, run [`npm_exchange::PublishRun`], render its
+//! report. Per-package lines come out in input order however the packages finish.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-use futures_util::StreamExt;
-use npm_exchange::package::{Access, PackageTarball, PublishDocument, PublishOptions};
-use npm_exchange::provenance::{
-    PackageVisibility, ProvenanceBundle, ProvenanceContext, ProvenanceStatement, ProvenanceSubject,
-    check_provenance_preconditions, fetch_package_visibility,
+use npm_exchange::npmrc::{NpmSettings, SettingSource};
+use npm_exchange::package::Access;
+use npm_exchange::publish::report::ProvenancePlan;
+use npm_exchange::publish::run::InvalidPackage;
+use npm_exchange::{
+    NpmRegistry, PackageOutcome, PackageReport, PackageStep, ProvenanceMode, PublishObserver,
+    PublishRun, PublishRunError, PublishSettings, RunNotice,
 };
-use npm_exchange::{NpmExchange, NpmRegistry, PublishStatus, Publisher};
 use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
-use oidc_core::sigstore::{
-    ArtifactDigest, ExpectedIdentity, KeylessSigner, SigningJob, SigstoreConfig, verify_bundle,
-};
-use oidc_core::{ObtainError, RetryPolicy, Secret, obtain};
 
 use crate::cli::{AccessArg, NpmPublishArgs};
 use crate::commands::pypi::human_size;
@@ -36,568 +35,382 @@ pub async fn publish(
             "provenance and provenanceFile cannot be used together".into(),
         ));
     }
-    let registry =
-        NpmRegistry::parse(&args.registry).map_err(|err| CliError::Usage(err.to_string()))?;
-    let token = args
-        .token
-        .clone()
-        .filter(|t| !t.is_empty())
-        .or_else(|| context.env.non_empty("NPM_TOKEN"))
-        .map(Secret::new);
-    if let Some(token) = &token {
-        printer.mask(token.expose());
-        printer.warning(
-            "Upgrade to Trusted Publishing",
-            "a registry token was given, so trusted publishing is off. Trusted publishing needs no stored secret: add a trusted publisher to each package and drop NPM_TOKEN / NODE_AUTH_TOKEN",
-        );
-    }
-
-    let Some(packages) = read_and_check(args, &registry, printer).await? else {
-        return Ok(Outcome::InvalidArtifact);
+    let registry = args
+        .registry
+        .as_deref()
+        .map(NpmRegistry::parse)
+        .transpose()
+        .map_err(|err| CliError::Usage(err.to_string()))?;
+    let cwd = std::env::current_dir()
+        .map_err(|err| CliError::Internal(format!("cannot read the working directory: {err}")))?;
+    let npm = NpmSettings::load(context.env.as_ref(), &cwd)
+        .map_err(|err| CliError::Usage(err.to_string()))?;
+    let provenance = if args.provenance_file.is_some() {
+        ProvenanceMode::File
+    } else if args.no_provenance {
+        ProvenanceMode::Off
+    } else if args.provenance {
+        ProvenanceMode::Required
+    } else {
+        ProvenanceMode::Auto
     };
-    if args.provenance_file.is_some() && packages.len() > 1 {
-        return Err(CliError::Usage(format!(
-            "--provenance-file attaches one bundle to one package, and {} packages were given: publish them one at a time",
-            packages.len()
-        )));
-    }
-    let mode = ProvenanceMode::choose(args, token.is_some());
-    let sigstore = match mode {
+    let sigstore = match provenance {
         ProvenanceMode::Off => None,
         _ => Some(signing::config(&args.run.sigstore)?),
     };
-    let mut signer = None;
-
-    let publisher = Publisher::new(
-        context.http.clone(),
-        registry.clone(),
-        RetryPolicy::default(),
-    );
-    let detector = context.detector();
-    let github = GithubContext::from_env(context.env.as_ref());
-    let event_name = github.and_then(|g| g.event_name);
-    let policy = EventPolicy {
-        allow_pull_request: args.run.allow_pull_request,
+    if let Some(token) = &args.token {
+        printer.mask(token.expose());
+    }
+    let settings = PublishSettings {
+        paths: args.paths.clone(),
+        registry,
+        tag: args.tag.clone(),
+        access: args.access.map(|a| match a {
+            AccessArg::Public => Access::Public,
+            AccessArg::Restricted => Access::Restricted,
+        }),
+        token: args.token.clone(),
+        npm,
+        trusted_publishing: !args.no_trusted_publishing,
+        provenance,
+        provenance_file: args.provenance_file.clone(),
+        sigstore,
+        concurrency: usize::from(args.concurrency),
+        dry_run: args.run.dry_run,
+        policy: EventPolicy {
+            allow_pull_request: args.run.allow_pull_request,
+        },
+        event_name: GithubContext::from_env(context.env.as_ref()).and_then(|g| g.event_name),
     };
-    let mut table = String::from(
-        "## trustpub: npm publish\n\n| Package | Tag | Size | Result |\n|---|---|---|---|\n",
+    let detector = context.detector();
+    let observer = Lines::new(printer);
+    let run = PublishRun::new(
+        context.http.clone(),
+        &detector,
+        context.env.as_ref(),
+        settings,
     );
-    let (mut done, mut failed, mut refused) = (0, 0, 0);
-    let mut planned = Vec::new();
-    for (tarball, document) in packages {
-        let label = format!("{}@{}", document.name(), document.version());
-        let mut claims = None;
-        let credential = match &token {
-            Some(token) => token.clone(),
-            None => {
-                let exchange = NpmExchange::new(
-                    context.http.clone(),
-                    registry.clone(),
-                    document.name().clone(),
-                );
-                match obtain(
-                    &detector,
-                    &exchange,
-                    &policy,
-                    event_name.as_deref(),
-                    printer as &dyn MaskSink,
-                )
-                .await
-                {
-                    Ok(obtained) => {
-                        printer.status(
-                            "Exchanged",
-                            &format!(
-                                "an ID token for a publish token scoped to {}",
-                                document.name()
-                            ),
-                        );
-                        claims = Some(obtained.claims);
-                        obtained.credential.secret
-                    }
-                    // A refusal is about this package's trusted publisher: the others may
-                    // still go. No identity, or an event that may not publish, stops it all.
-                    Err(ObtainError::Exchange(err)) => {
-                        printer.error("Trusted publishing exchange failure", &err.to_string());
-                        failed += 1;
-                        refused += 1;
-                        table.push_str(&format!(
-                            "| `{label}` | {} | {} | **exchange refused** |\n",
-                            document.tag(),
-                            human_size(tarball.size())
-                        ));
-                        continue;
-                    }
-                    Err(err) => return Err(err.into()),
-                }
+    let report = match run.run(&observer).await {
+        Ok(report) => report,
+        Err(PublishRunError::Invalid { problems }) => {
+            for problem in &problems {
+                render_invalid(problem, printer);
             }
-        };
-        let visibility = match mode {
-            ProvenanceMode::Auto | ProvenanceMode::Required => {
-                package_visibility(context, &registry, &document, &credential).await
-            }
-            ProvenanceMode::Off | ProvenanceMode::File => Ok(PackageVisibility::NotChecked),
-        };
-        let provenance = match provenance_for(
-            mode,
-            args.provenance_file.as_deref(),
-            (&tarball, &document),
-            JobFacts {
-                visibility,
-                claims: claims.as_ref(),
-            },
-            context,
-            sigstore.as_ref(),
-            printer,
-        )
-        .await
-        {
-            Ok(provenance) => provenance,
-            Err(err) => {
-                printer.error(err.title(), &format!("{label}: {err}"));
-                failed += 1;
-                table.push_str(&format!(
-                    "| `{label}` | {} | {} | **no provenance** |\n",
-                    document.tag(),
-                    human_size(tarball.size())
-                ));
-                continue;
-            }
-        };
-        if args.run.dry_run {
-            let what = match &provenance {
-                Provenance::None => "no provenance".to_owned(),
-                Provenance::Sign(_) => "provenance would be signed".to_owned(),
-                Provenance::Bundle(_) => "the given provenance bundle (checked)".to_owned(),
-            };
-            printer.status(
-                "Would publish",
+            printer.error(
+                "Nothing published",
                 &format!(
-                    "{label} ({}) to {} with tag `{}`, {what}  {}",
-                    human_size(tarball.size()),
-                    registry.host(),
-                    document.tag(),
-                    tarball.integrity()
+                    "{} problem(s) in the packages: nothing was published",
+                    problems.len()
                 ),
             );
-            planned.push(format!(
-                "| `{label}` | {} | {} | would publish ({what}) |\n",
-                document.tag(),
-                human_size(tarball.size())
-            ));
-            done += 1;
-            continue;
+            return Ok(Outcome::InvalidArtifact);
         }
-        let document = match attach(
-            provenance,
-            document,
-            &tarball,
-            &mut signer,
-            sigstore.as_ref(),
-            context,
-            printer,
-        )
-        .await
-        {
-            Ok(document) => document,
-            Err(err) => {
-                printer.error(err.title(), &format!("{label}: {err}"));
-                failed += 1;
-                table.push_str(&format!(
-                    "| `{label}` | {} | {} | **provenance failed, not published** |\n",
-                    "-",
-                    human_size(tarball.size())
-                ));
-                continue;
-            }
-        };
-        printer.status(
-            "Publishing",
-            &format!(
-                "{label} ({}) to {} with tag `{}`",
-                human_size(tarball.size()),
-                registry.host(),
-                document.tag()
-            ),
-        );
-        let result = publisher
-            .publish(&document, &tarball.integrity(), &credential)
-            .await;
-        let status = match result {
-            Ok(PublishStatus::Published) => {
-                printer.status("Published", &format!("{label}  {}", tarball.integrity()));
-                done += 1;
-                "published"
-            }
-            Ok(PublishStatus::AlreadyPublished) => {
-                printer.status(
-                    "Present",
-                    &format!("{label} (the registry already has this exact version)"),
-                );
-                done += 1;
-                "already published"
-            }
-            Err(err) => {
-                printer.error("Publish failed", &err.to_string());
-                failed += 1;
-                "**failed**"
-            }
-        };
+        Err(err @ (PublishRunError::NoTarballs { .. } | PublishRunError::ReadDir { .. })) => {
+            printer.error("Missing tarballs", &err.to_string());
+            return Ok(Outcome::InvalidArtifact);
+        }
+        Err(PublishRunError::ProvenanceFileNeedsOnePackage { count }) => {
+            return Err(CliError::Usage(
+                PublishRunError::ProvenanceFileNeedsOnePackage { count }.to_string(),
+            ));
+        }
+        Err(PublishRunError::Event(err)) => return Err(CliError::Event(err)),
+        Err(PublishRunError::Sigstore(err)) => return Err(CliError::Sigstore(err)),
+        Err(err @ PublishRunError::Internal(_)) => {
+            return Err(CliError::Internal(err.to_string()));
+        }
+    };
+    observer.flush_all();
+
+    let tally = report.tally();
+    let title = if report.dry_run {
+        "## trustpub: npm publish (dry run)\n\n| Package | Tag | Registry | Size | Plan |\n|---|---|---|---|---|\n"
+    } else {
+        "## trustpub: npm publish\n\n| Package | Tag | Registry | Size | Result |\n|---|---|---|---|---|\n"
+    };
+    let mut table = String::from(title);
+    for package in &report.packages {
         table.push_str(&format!(
-            "| `{label}` | {} | {} | {status} |\n",
-            document.tag(),
-            human_size(tarball.size())
+            "| `{}` | {} | {} | {} | {} |\n",
+            package.label,
+            package.tag,
+            package.registry,
+            human_size(package.size),
+            summary_cell(&package.outcome)
         ));
-    }
-    if args.run.dry_run {
-        let mut plan = String::from(
-            "## trustpub: npm publish (dry run)\n\n| Package | Tag | Size | Plan |\n|---|---|---|---|\n",
-        );
-        plan.extend(planned);
-        plan.push_str(
-            &table
-                .lines()
-                .skip(4)
-                .map(|l| format!("{l}\n"))
-                .collect::<String>(),
-        );
-        printer.summary(&plan);
-        printer.info(&format!(
-            "Dry run: {done} package(s) would be published, {failed} would fail; nothing was signed or published"
-        ));
-        return Ok(if done == 0 && refused > 0 && refused == failed {
-            Outcome::Identity
-        } else if failed > 0 {
-            Outcome::UploadFailed
-        } else {
-            Outcome::Success
-        });
     }
     printer.summary(&table);
-    printer.info(&format!(
-        "{done} package(s) published or already present, {failed} failed"
-    ));
-    Ok(if done == 0 && refused > 0 && refused == failed {
-        Outcome::Identity
+    if let Some(err) = &report.stopped {
+        let missing: Vec<&str> = report.missing().map(|p| p.label.as_str()).collect();
+        printer.error(
+            "No OIDC identity",
+            &format!(
+                "{err}\nStopped: every package would be refused the same way. Not published: {}",
+                missing.join(", ")
+            ),
+        );
+        return Ok(Outcome::Identity);
+    }
+    if report.dry_run {
+        printer.info(&format!(
+            "Dry run: {} package(s) would be published, {} would fail; nothing was signed or published",
+            tally.done, tally.missing
+        ));
     } else {
-        Outcome::from_counts(done, failed)
-    })
-}
-
-/// Whether and how provenance goes with the packages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProvenanceMode {
-    /// None.
-    Off,
-    /// When npm's conditions hold (the default with trusted publishing); a notice otherwise.
-    Auto,
-    /// Always (`--provenance`): an unmet condition is an error.
-    Required,
-    /// Attach `--provenance-file`.
-    File,
-}
-
-impl ProvenanceMode {
-    fn choose(args: &NpmPublishArgs, with_token: bool) -> Self {
-        if args.provenance_file.is_some() {
-            Self::File
-        } else if args.no_provenance {
-            Self::Off
-        } else if args.provenance {
-            Self::Required
-        } else if with_token {
-            Self::Off
+        printer.info(&format!(
+            "{} package(s) published or already present, {} not published",
+            tally.done, tally.missing
+        ));
+    }
+    if tally.missing > 0 && tally.done > 0 && !report.dry_run {
+        let missing: Vec<&str> = report.missing().map(|p| p.label.as_str()).collect();
+        printer.error(
+            "Partial publish",
+            &format!(
+                "not published: {}. The others are published; fix the cause and re-run the same command: packages already on the registry with the same integrity count as done",
+                missing.join(", ")
+            ),
+        );
+    }
+    Ok(
+        if tally.done == 0 && tally.refused > 0 && tally.refused == tally.missing {
+            Outcome::Identity
         } else {
-            Self::Auto
-        }
-    }
+            Outcome::from_counts(tally.done, tally.missing)
+        },
+    )
 }
 
-/// The provenance decided for one package.
-enum Provenance {
-    None,
-    /// Sign this statement.
-    Sign(ProvenanceStatement),
-    /// Attach this checked bundle JSON.
-    Bundle(String),
-}
-
-/// What npm's provenance conditions are judged on, besides the package itself.
-struct JobFacts<'a> {
-    /// Whether the package is public on the registry (or why that is unknown).
-    visibility: Result<PackageVisibility, String>,
-    /// The job's ID-token claims, when an exchange fetched a token.
-    claims: Option<&'a oidc_core::Claims>,
-}
-
-/// Decides one package's provenance: npm's preconditions for a new statement (checked before
-/// any signing), or the subject and signatures of a given bundle.
-async fn provenance_for(
-    mode: ProvenanceMode,
-    file: Option<&std::path::Path>,
-    package: (&PackageTarball, &PublishDocument),
-    facts: JobFacts<'_>,
-    context: &Context,
-    sigstore: Option<&SigstoreConfig>,
-    printer: &Printer,
-) -> Result<Provenance, CliError> {
-    let (tarball, document) = package;
-    let JobFacts { visibility, claims } = facts;
-    let subject = ProvenanceSubject::for_tarball(tarball);
-    match (mode, file, sigstore) {
-        (ProvenanceMode::File, Some(path), Some(config)) => {
-            let bundle = ProvenanceBundle::read(path, &subject)
-                .await
-                .map_err(|err| CliError::Usage(err.to_string()))?;
-            let trust = signing::trust_root(config)?;
-            let digest = ArtifactDigest::Sha512(*tarball.sha512());
-            let verified = verify_bundle(
-                &trust,
-                bundle.json(),
-                &path.display().to_string(),
-                &digest,
-                &ExpectedIdentity::default(),
-            )?;
-            printer.status(
-                "Checked",
-                &format!(
-                    "{} (provenance for {} signed by {})",
-                    path.display(),
-                    subject.name(),
-                    verified
-                        .claims
-                        .identity
-                        .as_deref()
-                        .unwrap_or("an unknown identity")
-                ),
-            );
-            Ok(Provenance::Bundle(bundle.into_json()))
-        }
-        (ProvenanceMode::Auto | ProvenanceMode::Required, _, _) => {
-            let package = match visibility {
-                Ok(visibility) => visibility,
-                Err(reason) if mode == ProvenanceMode::Auto => {
-                    printer.warning(
-                        "No provenance",
-                        &format!("{}@{}: {reason}", document.name(), document.version()),
-                    );
-                    return Ok(Provenance::None);
-                }
-                Err(reason) => return Err(CliError::Usage(reason)),
-            };
-            let ci = ProvenanceContext {
-                env: context.env.as_ref(),
-                claims,
-                package,
-            };
-            match check_provenance_preconditions(tarball.manifest(), &ci) {
-                Ok(build) => Ok(Provenance::Sign(ProvenanceStatement::new(&build, &subject))),
-                Err(refusal) if mode == ProvenanceMode::Auto => {
-                    printer.info(&format!(
-                        "No provenance for {}@{}: {refusal} (pass --provenance to make this an error)",
-                        document.name(),
-                        document.version()
-                    ));
-                    Ok(Provenance::None)
-                }
-                Err(refusal) => Err(CliError::Usage(refusal.to_string())),
+fn render_invalid(problem: &InvalidPackage, printer: &Printer) {
+    match problem {
+        InvalidPackage::Refused(refused) => {
+            for p in &refused.problems {
+                let hint = p.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+                printer.error(
+                    "Invalid package",
+                    &format!("{}: {p}{hint}", refused.package),
+                );
             }
         }
-        _ => Ok(Provenance::None),
+        other => printer.error("Invalid package", &other.to_string()),
     }
 }
 
-/// Whether the package is public, as npm decides before signing provenance: an unscoped package
-/// or `access: public` is; otherwise the registry's visibility route answers.
-async fn package_visibility(
-    context: &Context,
-    registry: &NpmRegistry,
-    document: &PublishDocument,
-    credential: &Secret,
-) -> Result<PackageVisibility, String> {
-    if document.access() == Some(Access::Public) || document.name().scope().is_none() {
-        return Ok(PackageVisibility::AccessPublic);
-    }
-    fetch_package_visibility(&context.http, registry, document.name(), credential)
-        .await
-        .map_err(|err| err.to_string())
-}
-
-/// Signs the statement (or takes the given bundle) and attaches it to the document. A signed
-/// bundle is also written beside the tarball as `<tarball>.sigstore.json`, for `trustpub
-/// verify` and for release assets.
-async fn attach(
-    provenance: Provenance,
-    document: PublishDocument,
-    tarball: &PackageTarball,
-    signer: &mut Option<KeylessSigner>,
-    sigstore: Option<&SigstoreConfig>,
-    context: &Context,
-    printer: &Printer,
-) -> Result<PublishDocument, CliError> {
-    let bundle_json = match (provenance, sigstore) {
-        (Provenance::None, _) => return Ok(document),
-        (Provenance::Bundle(json), _) => json,
-        (Provenance::Sign(statement), Some(config)) => {
-            if signer.is_none() {
-                *signer = Some(signing::signer(context, config, printer).await?);
+fn summary_cell(outcome: &PackageOutcome) -> String {
+    match outcome {
+        PackageOutcome::Published => "published".into(),
+        PackageOutcome::AlreadyPresent => "already published".into(),
+        PackageOutcome::WouldPublish { provenance } => format!(
+            "would publish ({})",
+            match provenance {
+                ProvenancePlan::None => "no provenance",
+                ProvenancePlan::Sign => "provenance would be signed",
+                ProvenancePlan::Given => "the given provenance bundle (checked)",
             }
-            let Some(signer) = signer.as_ref() else {
-                return Err(CliError::Internal("the signer was not created".into()));
-            };
-            let label = format!("{}@{}", document.name(), document.version());
-            let signed = signer
-                .sign(&SigningJob {
-                    subject: label.clone(),
-                    statement: statement.as_bytes().to_vec(),
-                    digest: ArtifactDigest::Sha512(*tarball.sha512()),
-                })
-                .await?;
-            let path = bundle_path(tarball.path());
-            fs_err::write(&path, &signed.bundle_json).map_err(|err| {
-                CliError::Internal(format!("cannot write the provenance bundle: {err}"))
-            })?;
-            let log = signing::rekor_suffix(&signed.verified);
-            printer.status(
-                "Provenance",
-                &format!(
-                    "{label}: SLSA provenance signed and verified{log} → {}",
-                    path.display()
-                ),
-            );
-            signed.bundle_json
-        }
-        (Provenance::Sign(_), None) => {
-            return Err(CliError::Internal(
-                "provenance to sign without a Sigstore configuration".into(),
-            ));
-        }
-    };
-    document
-        .with_provenance_bundle(bundle_json)
-        .map_err(|err| CliError::Internal(err.to_string()))
+        ),
+        PackageOutcome::NotAttempted => "**not attempted**".into(),
+        PackageOutcome::Failed(failure) => format!("**{}**", failure.title().to_lowercase()),
+    }
 }
 
 /// `<tarball>.sigstore.json`: where a signed provenance bundle is kept beside its tarball.
-pub fn bundle_path(tarball: &std::path::Path) -> PathBuf {
-    let mut name = tarball.as_os_str().to_owned();
-    name.push(".sigstore.json");
-    PathBuf::from(name)
+pub fn bundle_path(tarball: &Path) -> PathBuf {
+    npm_exchange::publish::run::bundle_path(tarball)
 }
 
-async fn read_and_check(
-    args: &NpmPublishArgs,
-    registry: &NpmRegistry,
-    printer: &Printer,
-) -> Result<Option<Vec<(PackageTarball, PublishDocument)>>, CliError> {
-    let paths = match find_tarballs(&args.paths) {
-        Ok(paths) => paths,
-        Err(message) => {
-            printer.error("Missing tarballs", &message);
-            return Ok(None);
+/// One line of output, held until its package's turn.
+enum Line {
+    Status(&'static str, String),
+    Info(String),
+    Warning(&'static str, String),
+    Error(&'static str, String),
+}
+
+#[derive(Default)]
+struct Order {
+    /// The package whose lines print as they come.
+    next: usize,
+    /// Lines of later packages, waiting.
+    pending: BTreeMap<usize, Vec<Line>>,
+    /// Packages done but not yet reached.
+    done: BTreeSet<usize>,
+}
+
+/// Prints the run's progress with each package's lines together and in input order: the
+/// package at the head prints live; the others' lines wait until it is done.
+struct Lines<'p> {
+    printer: &'p Printer,
+    order: Mutex<Order>,
+}
+
+impl<'p> Lines<'p> {
+    fn new(printer: &'p Printer) -> Self {
+        Self {
+            printer,
+            order: Mutex::new(Order::default()),
         }
-    };
-    let reads: Vec<_> = futures_util::stream::iter(paths)
-        .map(|path| async move {
-            tokio::task::spawn_blocking(move || PackageTarball::read(&path)).await
-        })
-        .buffered(4)
-        .collect()
-        .await;
-    let access = args.access.map(|a| match a {
-        AccessArg::Public => Access::Public,
-        AccessArg::Restricted => Access::Restricted,
-    });
-    let options = PublishOptions {
-        registry: registry.url(),
-        tag: args.tag.as_deref(),
-        access,
-    };
-    let mut packages = Vec::new();
-    let mut problems = 0;
-    for read in reads {
-        let tarball = match read {
-            Ok(Ok(tarball)) => tarball,
-            Ok(Err(err)) => {
-                printer.error("Invalid package", &err.to_string());
-                problems += 1;
-                continue;
+    }
+
+    fn print(&self, line: &Line) {
+        match line {
+            Line::Status(word, rest) => self.printer.status(word, rest),
+            Line::Info(text) => self.printer.info(text),
+            Line::Warning(title, text) => self.printer.warning(title, text),
+            Line::Error(title, text) => self.printer.error(title, text),
+        }
+    }
+
+    fn emit(&self, index: usize, line: Line) {
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        if index == order.next {
+            self.print(&line);
+        } else {
+            order.pending.entry(index).or_default().push(line);
+        }
+    }
+
+    fn done(&self, index: usize) {
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        order.done.insert(index);
+        let order = &mut *order;
+        while order.done.remove(&order.next) {
+            order.next += 1;
+            let next = order.next;
+            for line in order.pending.remove(&next).unwrap_or_default() {
+                self.print(&line);
             }
-            Err(err) => {
-                return Err(CliError::Internal(format!(
-                    "reading a tarball panicked: {err}"
-                )));
+        }
+    }
+
+    /// Prints whatever is still held (packages never finished: none in a normal run).
+    fn flush_all(&self) {
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        for (_, lines) in std::mem::take(&mut order.pending) {
+            for line in &lines {
+                self.print(line);
+            }
+        }
+    }
+}
+
+impl MaskSink for Lines<'_> {
+    fn mask(&self, secret: &str) {
+        self.printer.mask(secret);
+    }
+}
+
+impl PublishObserver for Lines<'_> {
+    fn notice(&self, notice: &RunNotice) {
+        match notice {
+            RunNotice::TokenIgnored {
+                source,
+                placeholder: true,
+            } => self.printer.info(&format!(
+                "The token from {source} is actions/setup-node's placeholder, not a token: ignored, publishing with trusted publishing"
+            )),
+            RunNotice::TokenIgnored { source, .. } => self.printer.warning(
+                "Registry token not used",
+                &format!(
+                    "an ID token is available, so trusted publishing is used and the token from {source} is ignored (npm 11 does the same). Pass --no-trusted-publishing to publish with the token instead, or remove it: trusted publishing needs no stored secret"
+                ),
+            ),
+            RunNotice::UsingToken { source } => self.printer.warning(
+                "Upgrade to Trusted Publishing",
+                &format!(
+                    "publishing with the registry token from {source}{}. Trusted publishing needs no stored secret: add a trusted publisher to each package, `permissions: id-token: write` to the job, and drop the token",
+                    if matches!(source, SettingSource::Flag(_)) { "" } else { " (no ID token in this job)" }
+                ),
+            ),
+            RunNotice::SigningAs(san) => self.printer.info(&format!("Signing as {san}")),
+        }
+    }
+
+    fn step(&self, index: usize, label: &str, step: &PackageStep<'_>) {
+        let line = match step {
+            PackageStep::Checked { registry } => {
+                Line::Status("Checked", format!("{label} (for {registry})"))
+            }
+            PackageStep::Exchanged => Line::Status(
+                "Exchanged",
+                format!("an ID token for a publish token scoped to {label}"),
+            ),
+            PackageStep::NoProvenance { reason, warn: true } => {
+                Line::Warning("No provenance", format!("{label}: {reason}"))
+            }
+            PackageStep::NoProvenance { reason, .. } => {
+                Line::Info(format!("No provenance for {label}: {reason}"))
+            }
+            PackageStep::ProvenanceChecked { path, identity } => Line::Status(
+                "Checked",
+                format!(
+                    "{} (provenance for {label} signed by {identity})",
+                    path.display()
+                ),
+            ),
+            PackageStep::ProvenanceSigned { path, log_index } => Line::Status(
+                "Provenance",
+                format!(
+                    "{label}: SLSA provenance signed and verified{} → {}",
+                    log_index
+                        .map(|i| format!(", Rekor entry {i}"))
+                        .unwrap_or_default(),
+                    path.display()
+                ),
+            ),
+            PackageStep::Publishing {
+                registry,
+                tag,
+                size,
+            } => Line::Status(
+                "Publishing",
+                format!(
+                    "{label} ({}) to {registry} with tag `{tag}`",
+                    human_size(*size)
+                ),
+            ),
+        };
+        // Checks happen before the run, in order: print them at once.
+        if matches!(step, PackageStep::Checked { .. }) {
+            self.print(&line);
+        } else {
+            self.emit(index, line);
+        }
+    }
+
+    fn finished(&self, index: usize, report: &PackageReport) {
+        let label = &report.label;
+        let line = match &report.outcome {
+            PackageOutcome::Published => Some(Line::Status(
+                "Published",
+                format!("{label}  {}", report.integrity),
+            )),
+            PackageOutcome::AlreadyPresent => Some(Line::Status(
+                "Present",
+                format!("{label} (the registry already has this exact version)"),
+            )),
+            PackageOutcome::WouldPublish { provenance } => Some(Line::Status(
+                "Would publish",
+                format!(
+                    "{label} ({}) to {} with tag `{}`, {}  {}",
+                    human_size(report.size),
+                    report.registry,
+                    report.tag,
+                    match provenance {
+                        ProvenancePlan::None => "no provenance",
+                        ProvenancePlan::Sign => "provenance would be signed",
+                        ProvenancePlan::Given => "the given provenance bundle (checked)",
+                    },
+                    report.integrity
+                ),
+            )),
+            PackageOutcome::NotAttempted => None,
+            PackageOutcome::Failed(failure) => {
+                Some(Line::Error(failure.title(), format!("{label}: {failure}")))
             }
         };
-        match PublishDocument::new(&tarball, &options) {
-            Ok(document) => {
-                printer.status(
-                    "Checked",
-                    &format!(
-                        "{}@{} ({})",
-                        document.name(),
-                        document.version(),
-                        tarball.path().display()
-                    ),
-                );
-                packages.push((tarball, document));
-            }
-            Err(refused) => {
-                for problem in &refused.problems {
-                    let hint = problem
-                        .hint()
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
-                    printer.error(
-                        "Invalid package",
-                        &format!("{}: {problem}{hint}", refused.package),
-                    );
-                    problems += 1;
-                }
-            }
+        if let Some(line) = line {
+            self.emit(index, line);
         }
+        self.done(index);
     }
-    if problems > 0 {
-        printer.error(
-            "Nothing published",
-            &format!("{problems} problem(s) in the packages: nothing was published"),
-        );
-        return Ok(None);
-    }
-    Ok(Some(packages))
-}
-
-/// The tarballs named, or found (`*.tgz`) in the directories named; `.` by default.
-fn find_tarballs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    let mut found = Vec::new();
-    for path in &paths {
-        if path.is_dir() {
-            let entries = fs_err::read_dir(path).map_err(|err| err.to_string())?;
-            let mut tgz: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "tgz"))
-                .collect();
-            tgz.sort();
-            found.extend(tgz);
-        } else {
-            found.push(path.clone());
-        }
-    }
-    if found.is_empty() {
-        return Err(format!(
-            "no package tarballs (*.tgz) in {}: run `npm pack` first, or name the tarballs",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    Ok(found)
 }

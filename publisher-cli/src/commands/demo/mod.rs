@@ -135,13 +135,15 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
             .map_err(|err| CliError::Internal(format!("cannot write the sample tarball: {err}")))?;
     let npm = NpmPublishArgs {
         paths: vec![tarball],
-        registry: testbed.npm_registry_url().to_string(),
+        registry: Some(testbed.npm_registry_url().to_string()),
         tag: None,
         access: None,
         provenance: true,
         no_provenance: false,
         provenance_file: None,
         token: None,
+        no_trusted_publishing: false,
+        concurrency: 4,
         run: PublishRunArgs {
             allow_pull_request: false,
             dry_run: false,

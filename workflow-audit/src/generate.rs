@@ -149,7 +149,10 @@ pub fn workflow(options: &InitOptions) -> Result<String, InitError> {
         Registry::Npm => (
             [
                 checkout(),
-                setup(pins::SETUP_NODE, &[("node-version", "24")]),
+                setup(
+                    pins::SETUP_NODE,
+                    &[("node-version", "24"), ("package-manager-cache", "false")],
+                ),
                 "      - name: Pack the package\n        run: |\n          npm ci --ignore-scripts\n          mkdir -p dist\n          npm pack --pack-destination dist\n".to_owned(),
                 upload("npm-tarballs", "dist/*.tgz"),
             ]
@@ -212,9 +215,9 @@ pub fn workflow(options: &InitOptions) -> Result<String, InitError> {
         ),
     };
     let publish_permissions = if registry == Registry::CratesIo {
-        "      contents: read\n      id-token: write\n"
+        "      contents: read  # check out the source for `cargo publish`\n      id-token: write  # mint the OIDC token the registry exchanges\n"
     } else {
-        "      id-token: write\n"
+        "      id-token: write  # mint the OIDC token the registry exchanges\n"
     };
     let title = registry.title();
     let file = &options.file_name;
@@ -239,13 +242,18 @@ on:
 
 permissions: {{}}
 
+# One release at a time per tag; never cancel a publish halfway.
+concurrency:
+  group: ${{{{ github.workflow }}}}-${{{{ github.ref }}}}
+  cancel-in-progress: false
+
 jobs:
   build:
     name: Build
     if: {GUARD}
     runs-on: ubuntu-24.04
     permissions:
-      contents: read
+      contents: read  # check out the source
     steps:
 {build_steps}
   publish:

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Report;
 use crate::finding::{Finding, Rule, Severity};
+use crate::online::PinStatus;
 
 /// The JSON schema id: bump on an incompatible change.
 pub const JSON_SCHEMA: &str = "trustpub.audit/v1";
@@ -205,6 +206,67 @@ pub fn github(report: &Report) -> String {
         ));
     }
     out
+}
+
+/// The `--online` pin report as text: one block per pinned action.
+pub fn pins_human(pins: &[PinStatus]) -> String {
+    let mut out = String::new();
+    for pin in pins {
+        let short: String = pin.sha.chars().take(12).collect();
+        let version = pin.pinned_version.as_deref().unwrap_or("version unknown");
+        let latest = pin.latest.as_deref().unwrap_or("no release");
+        let behind = match pin.commits_behind {
+            Some(0) => "up to date".to_owned(),
+            Some(n) => format!(
+                "{n} commit(s){} behind",
+                pin.releases_behind
+                    .map(|r| format!(", {r} release(s)"))
+                    .unwrap_or_default()
+            ),
+            None => "distance unknown".to_owned(),
+        };
+        out.push_str(&printable(&format!(
+            "{}@{short} ({version}): newest {latest}, {behind}; {} advisory(ies)\n",
+            pin.repo,
+            pin.advisories.len()
+        )));
+        for (sha, message) in &pin.commits {
+            out.push_str(&format!("    {} {}\n", printable(sha), printable(message)));
+        }
+        for advisory in &pin.advisories {
+            out.push_str(&printable(&format!(
+                "    {} [{}] {}\n",
+                advisory.id, advisory.severity, advisory.summary
+            )));
+        }
+    }
+    out
+}
+
+/// The `--online` pin report for the JSON document's `pins` field.
+pub fn pins_json(pins: &[PinStatus]) -> Value {
+    Value::Array(
+        pins.iter()
+            .map(|pin| {
+                json!({
+                    "action": pin.repo,
+                    "sha": pin.sha,
+                    "pinned_version": pin.pinned_version,
+                    "latest_release": pin.latest,
+                    "releases_behind": pin.releases_behind,
+                    "commits_behind": pin.commits_behind,
+                    "commits": pin.commits.iter().map(|(sha, message)| json!({"sha": sha, "message": message})).collect::<Vec<_>>(),
+                    "advisories": pin.advisories.iter().map(|a| json!({
+                        "id": a.id,
+                        "severity": a.severity,
+                        "summary": a.summary,
+                        "affects_pin": a.affected,
+                        "first_patched_version": a.patched,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

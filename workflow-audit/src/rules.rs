@@ -675,6 +675,13 @@ fn publish_job_hygiene(view: &View, out: &mut Emitter) {
                         "`actions/setup-go` caches by default (`cache` is not `false`)".to_owned(),
                     ),
                 },
+                "actions/setup-node" => match (input("cache"), input("package-manager-cache")) {
+                    (Some(e), _) if !matches!(e.value.trim(), "" | "false") => {
+                        Some(format!("`actions/setup-node` with `cache: {}`", e.value.trim()))
+                    }
+                    (_, Some(e)) if e.value.trim() == "false" => None,
+                    _ => Some("`actions/setup-node` caches the package manager's store by default (`package-manager-cache` is not `false`)".to_owned()),
+                },
                 "ruby/setup-ruby" => input("bundler-cache")
                     .filter(|e| e.value.trim() == "true")
                     .map(|_| "`ruby/setup-ruby` with `bundler-cache: true`".to_owned()),

@@ -200,7 +200,8 @@ struct View<'a> {
     workflow: &'a Workflow,
     /// `(job index, publish sites)` of jobs that publish in their own steps.
     direct: Vec<(usize, Vec<PublishSite>)>,
-    /// Job indexes that call a local reusable workflow that publishes.
+    /// Job indexes that call a local reusable workflow that publishes, or hand `id-token:
+    /// write` to one in another repository.
     calling: Vec<usize>,
 }
 
@@ -231,6 +232,17 @@ fn local_callee(job: &Job) -> Option<&str> {
         return None;
     }
     calls.subpath.as_deref()?.rsplit('/').next()
+}
+
+/// A call of a reusable workflow in another repository that is handed `id-token: write`: it
+/// can publish as this repository, so it is treated as a publishing job.
+fn remote_call_with_oidc(job: &Job) -> bool {
+    job.calls.as_ref().is_some_and(|c| !c.local)
+        && job
+            .permissions
+            .as_ref()
+            .and_then(Permissions::id_token_write)
+            .is_some()
 }
 
 struct Emitter<'a> {
@@ -291,7 +303,10 @@ pub fn run(workflows: &[Workflow], expectations: &[Expectation]) -> Vec<Finding>
                 .jobs
                 .iter()
                 .enumerate()
-                .filter(|(_, job)| local_callee(job).is_some_and(|f| publishing_files.contains(f)))
+                .filter(|(_, job)| {
+                    local_callee(job).is_some_and(|f| publishing_files.contains(f))
+                        || remote_call_with_oidc(job)
+                })
                 .map(|(i, _)| i)
                 .collect(),
             direct,
@@ -824,10 +839,9 @@ fn reusable_identity(views: &[View], out: &mut Emitter) {
         let wf = view.workflow;
         for (index, job) in wf.jobs.iter().enumerate() {
             let Some(calls) = &job.calls else { continue };
-            if view.calling.contains(&index) {
-                let Some(callee_name) = local_callee(job) else {
-                    continue;
-                };
+            if let Some(callee_name) = local_callee(job)
+                && view.calling.contains(&index)
+            {
                 let registries: BTreeSet<Registry> = views
                     .iter()
                     .filter(|v| v.workflow.file_name == callee_name)

@@ -4,7 +4,7 @@
 //! Every workflow has: a `v*` tag trigger and a job-level guard, `permissions: {}` at the top, a
 //! build job without OIDC identity that uploads an artifact, a publish job behind an
 //! `environment:` that alone holds `id-token: write`, builds nothing and restores no cache,
-//! actions pinned by full commit SHA with the version in a comment ([`pins`](crate::pins)),
+//! actions pinned by full commit SHA with the version in a comment ([`pins`]),
 //! `persist-credentials: false` on every checkout, and trustpub as the publisher. Each passes
 //! the audit of this crate with zero findings (tested) and zizmor (tested in the CLI).
 

@@ -1,6 +1,6 @@
 //! The parts of a GitHub Actions workflow the audit reads, each with its source position.
 //!
-//! Built once from the [`yaml`](crate::yaml) tree ("parse, don't validate"): triggers,
+//! Built once from the [`yaml`] tree ("parse, don't validate"): triggers,
 //! permissions (workflow and job), jobs with their environment, `if:`, steps (`uses`, `with`,
 //! `env`, `run`) and reusable-workflow calls (`uses:` at job level, `secrets: inherit`).
 //! Shapes GitHub would reject are skipped rather than guessed at; only a file that is not YAML

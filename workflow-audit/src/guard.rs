@@ -82,22 +82,23 @@ fn split_top<'a>(text: &'a str, op: &str) -> Vec<&'a str> {
     let mut depth = 0i32;
     let mut in_string = false;
     let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => in_string = !in_string,
-            b'(' if !in_string => depth += 1,
-            b')' if !in_string => depth -= 1,
+    let mut skip_until = 0;
+    // `char_indices` keeps every slice on a character boundary (the text is user input).
+    for (i, c) in text.char_indices() {
+        if i < skip_until {
+            continue;
+        }
+        match c {
+            '\'' => in_string = !in_string,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => depth -= 1,
             _ if !in_string && depth == 0 && text[i..].starts_with(op) => {
                 parts.push(&text[start..i]);
-                i += op.len();
-                start = i;
-                continue;
+                start = i + op.len();
+                skip_until = start;
             }
             _ => {}
         }
-        i += 1;
     }
     parts.push(&text[start..]);
     parts
@@ -181,6 +182,7 @@ mod tests {
             "startsWith(github.ref, 'refs/tags/') || github.event_name == 'workflow_dispatch'",
             "!startsWith(github.ref, 'refs/tags/')",
             "always()",
+            "github.ref == 'é' || é && ü",
         ] {
             assert_eq!(analyze(text, false), Guard::Unproven, "{text}");
         }

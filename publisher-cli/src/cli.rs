@@ -61,6 +61,12 @@ pub enum Command {
     /// Run the whole flow against a built-in simulation of GitHub, PyPI and npm: no CI, no
     /// network, nothing to set up.
     Demo(DemoArgs),
+    /// Audit publish workflows: triggers, OIDC scope, leftover tokens, pins, environments
+    /// (rules: docs/audit.md). Exit 7 when a finding reaches --fail-on.
+    Audit(crate::commands::audit::AuditArgs),
+    /// Write a hardened publish workflow to .github/workflows/ and print the trusted-publisher
+    /// fields to enter on the registry.
+    Init(crate::commands::init::InitArgs),
 }
 
 /// `trustpub token`.

@@ -90,6 +90,11 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
             commands::token::run(args, &context, printer).await
         }
         Command::Verify(args) => commands::verify::run(args, printer).await,
+        Command::Audit(args) => {
+            let context = process_context(cli)?;
+            commands::audit::run(args, &context, printer).await
+        }
+        Command::Init(args) => commands::init::run(args, printer).await,
     }
 }
 

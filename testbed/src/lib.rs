@@ -20,14 +20,18 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cratesio;
 pub mod issuer;
 mod jwt;
 pub mod npm;
+pub mod nuget;
 pub mod pypi;
 mod records;
+pub mod rubygems;
 mod server;
 mod sigstore;
 mod tls;
+mod tp_jwt;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,23 +40,37 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use url::Url;
 
+pub use cratesio::{
+    CratePublishRecord, CratesIoConfig, CratesIoExchangeRecord, CratesIoPublisher,
+    CratesIoTokenRecord, CratesIoVersion,
+};
 pub use issuer::{
     GITHUB_ISSUER, GithubIdentity, IssuerFault, IssuerFaults, ReusableWorkflow, RunnerEnvironment,
     Visibility,
 };
 pub use npm::{NpmConfig, NpmPublisher, NpmVersion};
+pub use nuget::{
+    NugetConfig, NugetExchangeRecord, NugetKeyRecord, NugetPackage, NugetPolicy, NugetPushRecord,
+};
 pub use pypi::{PypiConfig, PypiFile, PypiPublisher};
 pub use records::{
     BurnRecord, CertificateRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord,
     Records, RekorEntryRecord, UploadRecord,
 };
+pub use rubygems::{
+    GemPushRecord, RubygemsConfig, RubygemsExchangeRecord, RubygemsKeyRecord, RubygemsPublisher,
+    RubygemsVersion,
+};
 pub use sigstore::SigstoreFaults;
 
+use cratesio::CratesIoState;
 use issuer::IssuerState;
 use jwt::TrustedIssuer;
 use npm::NpmState;
+use nuget::NugetState;
 use pypi::PypiState;
 use records::Recorder;
+use rubygems::RubygemsState;
 use server::Listener;
 use sigstore::{SigstoreState, TrustFiles};
 use tls::TlsMaterial;
@@ -88,6 +106,12 @@ pub struct TestbedConfig {
     pub pypi: PypiConfig,
     /// How the simulated npm registry behaves.
     pub npm: NpmConfig,
+    /// How the simulated crates.io behaves.
+    pub crates_io: CratesIoConfig,
+    /// How the simulated RubyGems.org behaves.
+    pub rubygems: RubygemsConfig,
+    /// How the simulated NuGet.org behaves.
+    pub nuget: NugetConfig,
 }
 
 /// A running testbed: the issuer, PyPI, npm, Fulcio and Rekor, each on its own HTTPS port of `127.0.0.1`.
@@ -102,11 +126,17 @@ pub struct Testbed {
     npm: Arc<NpmState>,
     sigstore: Arc<SigstoreState>,
     trust: TrustFiles,
+    crates_io: Arc<CratesIoState>,
+    rubygems: Arc<RubygemsState>,
+    nuget: Arc<NugetState>,
     issuer_listener: Listener,
     pypi_listener: Listener,
     npm_listener: Listener,
     fulcio_listener: Listener,
     rekor_listener: Listener,
+    crates_io_listener: Listener,
+    rubygems_listener: Listener,
+    nuget_listener: Listener,
 }
 
 impl Testbed {
@@ -163,6 +193,33 @@ impl Testbed {
             Listener::bind("pypi", pypi::router(Arc::clone(&pypi)), tls.server_config()).await?;
         let _ = pypi.base_url.set(pypi_listener.url());
 
+        let crates_io = CratesIoState::new(config.crates_io, github.clone(), recorder.clone());
+        let crates_io_listener = Listener::bind(
+            "crates.io",
+            cratesio::router(Arc::clone(&crates_io)),
+            tls.server_config(),
+        )
+        .await?;
+        let _ = crates_io.base_url.set(crates_io_listener.url());
+
+        let rubygems = RubygemsState::new(config.rubygems, github.clone(), recorder.clone());
+        let rubygems_listener = Listener::bind(
+            "rubygems",
+            rubygems::router(Arc::clone(&rubygems)),
+            tls.server_config(),
+        )
+        .await?;
+        let _ = rubygems.base_url.set(rubygems_listener.url());
+
+        let nuget = NugetState::new(config.nuget, github.clone(), recorder.clone());
+        let nuget_listener = Listener::bind(
+            "nuget",
+            nuget::router(Arc::clone(&nuget)),
+            tls.server_config(),
+        )
+        .await?;
+        let _ = nuget.base_url.set(nuget_listener.url());
+
         let npm = NpmState::new(
             config.npm,
             github,
@@ -187,6 +244,12 @@ impl Testbed {
             npm_listener,
             fulcio_listener,
             rekor_listener,
+            crates_io,
+            rubygems,
+            nuget,
+            crates_io_listener,
+            rubygems_listener,
+            nuget_listener,
         })
     }
 
@@ -302,6 +365,79 @@ impl Testbed {
         self.sigstore.faults()
     }
 
+    /// crates.io's origin, `https://127.0.0.1:<port>/`: the API (`api/v1/trusted_publishing/tokens`,
+    /// `api/v1/crates/new`) lives under it. This is the "registry URL" a client derives the audience from.
+    pub fn crates_io_url(&self) -> Url {
+        self.crates_io_listener.url()
+    }
+
+    /// The sparse index for cargo, `sparse+https://127.0.0.1:<port>/index/` (use it as
+    /// `CARGO_REGISTRIES_<NAME>_INDEX`, with `CARGO_HTTP_CAINFO` naming [`Testbed::ca_file`]).
+    pub fn crates_io_index_url(&self) -> String {
+        format!("sparse+{}index/", self.crates_io_listener.url())
+    }
+
+    /// The audience crates.io's exchange requires: `127.0.0.1:<port>` (the registry URL without scheme and
+    /// trailing slash, as crates-io-auth-action derives it) unless configured otherwise.
+    pub fn crates_io_audience(&self) -> String {
+        self.crates_io.audience()
+    }
+
+    /// Adds a GitHub trusted-publisher config to `krate` on crates.io, creating the crate (as if its first version
+    /// had been published by hand: trusted-publishing tokens cannot create crates) if it is unknown. Several
+    /// configs may name the same repository; a token is valid for every crate whose config matched.
+    pub fn add_crates_io_publisher(&self, krate: &str, publisher: CratesIoPublisher) {
+        self.crates_io.add_publisher(krate, publisher);
+    }
+
+    /// The versions crates.io holds for `krate` (any spelling of the name), in publication order.
+    pub fn crates_io_versions(&self, krate: &str) -> Vec<CratesIoVersion> {
+        self.crates_io.versions(krate)
+    }
+
+    /// RubyGems.org's origin, `https://127.0.0.1:<port>/` (the `--host` of `gem push`; the exchange is at
+    /// `api/v1/oidc/trusted_publisher/exchange_token`, pushes at `api/v1/gems`).
+    pub fn rubygems_url(&self) -> Url {
+        self.rubygems_listener.url()
+    }
+
+    /// The audience RubyGems.org's exchange requires: `rubygems.org` unless configured otherwise.
+    pub fn rubygems_audience(&self) -> String {
+        self.rubygems.audience()
+    }
+
+    /// Registers a GitHub Actions trusted publisher allowed to push `gem` (the same publisher may be added for
+    /// several gems; its keys may push all of them).
+    pub fn add_rubygems_publisher(&self, gem: &str, publisher: RubygemsPublisher) {
+        self.rubygems.add_publisher(gem, publisher);
+    }
+
+    /// The versions RubyGems.org holds for `gem`.
+    pub fn rubygems_versions(&self, gem: &str) -> Vec<RubygemsVersion> {
+        self.rubygems.versions(gem)
+    }
+
+    /// NuGet.org's origin, `https://127.0.0.1:<port>/` (token API at `api/v2/token`, push at `api/v2/package`).
+    pub fn nuget_url(&self) -> Url {
+        self.nuget_listener.url()
+    }
+
+    /// The audience NuGet.org's token API requires: `https://www.nuget.org` unless configured otherwise.
+    pub fn nuget_audience(&self) -> String {
+        self.nuget.audience()
+    }
+
+    /// Adds a trust policy created by nuget.org user `user` (the `username` of token requests). Policies of one
+    /// user are tried in the order they were added.
+    pub fn add_nuget_policy(&self, user: &str, policy: NugetPolicy) {
+        self.nuget.add_policy(user, policy);
+    }
+
+    /// The versions NuGet.org holds for package `id` (any case).
+    pub fn nuget_packages(&self, id: &str) -> Vec<NugetPackage> {
+        self.nuget.packages(id)
+    }
+
     /// The variables a GitHub Actions job with the current identity sees, pointing at this testbed:
     /// `GITHUB_ACTIONS=true`, `ACTIONS_ID_TOKEN_REQUEST_URL`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `GITHUB_*`,
     /// `RUNNER_ENVIRONMENT`, plus `SSL_CERT_FILE` (uv, Rust clients), `REQUESTS_CA_BUNDLE` (twine),
@@ -386,12 +522,22 @@ impl Testbed {
             npm_listener,
             fulcio_listener,
             rekor_listener,
+            crates_io,
+            rubygems,
+            nuget,
+            crates_io_listener,
+            rubygems_listener,
+            nuget_listener,
         } = self;
         issuer_listener.shutdown().await;
         pypi_listener.shutdown().await;
         npm_listener.shutdown().await;
         fulcio_listener.shutdown().await;
         rekor_listener.shutdown().await;
+        crates_io_listener.shutdown().await;
+        rubygems_listener.shutdown().await;
+        nuget_listener.shutdown().await;
         drop((tls, issuer, recorder, pypi, npm, sigstore, trust, dir));
+        drop((crates_io, rubygems, nuget));
     }
 }

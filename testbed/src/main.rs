@@ -230,6 +230,7 @@ async fn serve(args: Serve) -> Result<(), String> {
             forward_token: args.npm_forward_token,
             ..NpmConfig::default()
         },
+        ..TestbedConfig::default()
     };
     let testbed = Testbed::start(config)
         .await

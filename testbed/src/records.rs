@@ -173,6 +173,33 @@ pub struct Records {
     /// Entries Rekor created.
     #[serde(default)]
     pub rekor_entries: Vec<RekorEntryRecord>,
+    /// crates.io `POST /api/v1/trusted_publishing/tokens` requests (refused ones too).
+    #[serde(default)]
+    pub crates_io_exchanges: Vec<crate::CratesIoExchangeRecord>,
+    /// Trusted-publishing tokens crates.io issued, with their `revoked` flag.
+    #[serde(default)]
+    pub crates_io_tokens: Vec<crate::CratesIoTokenRecord>,
+    /// crates.io `PUT /api/v1/crates/new` requests (refused ones too).
+    #[serde(default)]
+    pub crates_published: Vec<crate::CratePublishRecord>,
+    /// RubyGems.org `POST /api/v1/oidc/trusted_publisher/exchange_token` requests (refused ones too).
+    #[serde(default)]
+    pub rubygems_exchanges: Vec<crate::RubygemsExchangeRecord>,
+    /// API keys RubyGems.org's exchange issued.
+    #[serde(default)]
+    pub rubygems_keys: Vec<crate::RubygemsKeyRecord>,
+    /// RubyGems.org `POST /api/v1/gems` requests (refused ones too).
+    #[serde(default)]
+    pub gems_pushed: Vec<crate::GemPushRecord>,
+    /// NuGet.org `POST /api/v2/token` requests (refused ones too).
+    #[serde(default)]
+    pub nuget_exchanges: Vec<crate::NugetExchangeRecord>,
+    /// API keys NuGet.org's token API issued.
+    #[serde(default)]
+    pub nuget_keys: Vec<crate::NugetKeyRecord>,
+    /// NuGet.org `PUT /api/v2/package` requests (refused ones too).
+    #[serde(default)]
+    pub nuget_pushed: Vec<crate::NugetPushRecord>,
 }
 
 /// The shared, append-only log behind [`Records`].

@@ -3,6 +3,7 @@
 //! credential is revoked at once (crates.io) or dropped unused (RubyGems, NuGet).
 
 use oidc_core::ci::MaskSink;
+use oidc_core::ci::commands::escape_data;
 use oidc_core::claims::{Claims, IssuerKind};
 use oidc_core::doctor::checks::ReusableWorkflow;
 use oidc_core::doctor::{
@@ -194,7 +195,13 @@ impl BrokerDoctor {
             }
             Err(BrokerError::Refused(refusal)) => {
                 let fixes = hints(&refusal, self.exchange.audience());
-                let message = refusal.messages.join("; ");
+                // Registry text is escaped before it can reach a log (no workflow commands).
+                let messages: Vec<String> = refusal
+                    .messages
+                    .iter()
+                    .map(|m| escape_data(&oidc_core::http::truncate(m, 500)))
+                    .collect();
+                let message = messages.join("; ");
                 Attempt {
                     findings: vec![
                         Finding::error(
@@ -206,12 +213,11 @@ impl BrokerDoctor {
                     ],
                     outcome: ExchangeOutcome::Refused {
                         http_status: refusal.status,
-                        errors: refusal
-                            .messages
-                            .iter()
-                            .map(|m| RegistryError {
+                        errors: messages
+                            .into_iter()
+                            .map(|description| RegistryError {
                                 code: None,
-                                description: m.clone(),
+                                description,
                             })
                             .collect(),
                         fixes,

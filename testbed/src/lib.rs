@@ -1,5 +1,5 @@
 //! Loopback simulations of the services trustpub talks to: GitHub Actions' OIDC issuer, PyPI (Warehouse), the
-//! npm registry, and Sigstore (Fulcio and Rekor), each on its own HTTPS origin on `127.0.0.1`, all under one
+//! npm registry, crates.io, RubyGems.org, NuGet.org, and Sigstore (Fulcio and Rekor), each on its own HTTPS origin on `127.0.0.1`, all under one
 //! freshly generated TLS CA. Sigstore's own trust material (`trusted_root.json`, `trust_config.json`) is written
 //! into the testbed directory; see the `sigstore` module for what is faithful and what is simplified.
 //!
@@ -19,6 +19,27 @@
 //! testbed.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # crates.io, RubyGems.org and NuGet.org (issue #13)
+//!
+//! Three more registries, each on its own origin, read from their server code (see the [`cratesio`],
+//! [`rubygems`] and [`nuget`] modules for the exact checks and texts):
+//!
+//! | Registry | Origin | Audience | Set up | What tests can read |
+//! |---|---|---|---|---|
+//! | crates.io | [`Testbed::crates_io_url`]; cargo index [`Testbed::crates_io_index_url`] (`sparse+https://…/index/`) | [`Testbed::crates_io_audience`] = `127.0.0.1:<port>` (URL minus scheme) | [`Testbed::add_crates_io_publisher`] with [`CratesIoPublisher::new`]`(owner, repo, owner_id, workflow_filename)` `.environment(Option<&str>)` | [`Records::crates_io_exchanges`], [`Records::crates_io_tokens`] (issued, `revoked` flag), [`Records::crates_published`], [`Testbed::crates_io_versions`] |
+//! | RubyGems.org | [`Testbed::rubygems_url`] (the `gem push --host`) | [`Testbed::rubygems_audience`] = `rubygems.org` | [`Testbed::add_rubygems_publisher`] with [`RubygemsPublisher::new`]`(owner, repo, workflow_filename)` `.environment(…)` `.repository_owner_id(…)` | [`Records::rubygems_exchanges`], [`Records::rubygems_keys`], [`Records::gems_pushed`], [`Testbed::rubygems_versions`] |
+//! | NuGet.org | [`Testbed::nuget_url`] (token API `api/v2/token`, push `api/v2/package`) | [`Testbed::nuget_audience`] = `https://www.nuget.org` | [`Testbed::add_nuget_policy`]`(user, `[`NugetPolicy::new`]`(owner, repo, workflow_filename))` `.environment(…)` `.name(…)` | [`Records::nuget_exchanges`], [`Records::nuget_keys`], [`Records::nuget_pushed`], [`Testbed::nuget_packages`] |
+//!
+//! Issued credentials are recorded by the hex SHA-256 of the whole credential (`token_sha256`/`key_sha256`), so a
+//! test can check which credential a client used without the testbed keeping secrets in its records. Lifetimes
+//! and audiences are set through [`TestbedConfig::crates_io`], [`TestbedConfig::rubygems`] and
+//! [`TestbedConfig::nuget`] (a zero lifetime makes every issued credential already expired).
+//!
+//! To point a real `cargo` at the testbed's crates.io: `CARGO_REGISTRIES_<NAME>_INDEX` =
+//! [`Testbed::crates_io_index_url`], `CARGO_HTTP_CAINFO` = [`Testbed::ca_file`], `CARGO_REGISTRIES_<NAME>_TOKEN`
+//! = the exchanged token, then `cargo publish --registry <name>`. Trusted-publishing tokens cannot create crates
+//! (as on crates.io): [`Testbed::add_crates_io_publisher`] registers the crate as already existing.
 
 pub mod cratesio;
 pub mod issuer;
@@ -114,7 +135,8 @@ pub struct TestbedConfig {
     pub nuget: NugetConfig,
 }
 
-/// A running testbed: the issuer, PyPI, npm, Fulcio and Rekor, each on its own HTTPS port of `127.0.0.1`.
+/// A running testbed: the issuer, PyPI, npm, crates.io, RubyGems.org, NuGet.org, Fulcio and Rekor, each on its own
+/// HTTPS port of `127.0.0.1`.
 ///
 /// Dropping it stops every listener; [`Testbed::shutdown`] also waits for in-flight requests.
 pub struct Testbed {

@@ -1,4 +1,5 @@
-//! `testbed serve`: run the GitHub OIDC issuer, PyPI, npm, Fulcio and Rekor simulations until killed, so that real
+//! `testbed serve`: run the GitHub OIDC issuer, PyPI, npm, crates.io, RubyGems.org, NuGet.org, Fulcio and Rekor
+//! simulations until killed, so that real
 //! clients (uv, twine, the npm CLI, sigstore-python) can be pointed at them.
 //!
 //! On start it prints (or writes to `--describe-to`) one JSON object: every URL, the CA file, the Sigstore trust
@@ -16,7 +17,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use testbed::{
-    GithubIdentity, NpmConfig, NpmPublisher, PypiConfig, PypiPublisher, Testbed, TestbedConfig,
+    CratesIoPublisher, GithubIdentity, NpmConfig, NpmPublisher, NugetPolicy, PypiConfig,
+    PypiPublisher, RubygemsPublisher, Testbed, TestbedConfig,
 };
 use url::Url;
 
@@ -69,6 +71,16 @@ struct Serve {
     /// Register an npm trusted publisher: `PACKAGE=OWNER/REPO/WORKFLOW[:ENVIRONMENT]`. Repeatable.
     #[arg(long = "npm-publisher", value_name = "SPEC")]
     npm_publishers: Vec<String>,
+    /// Add a crates.io trusted-publisher config: `CRATE=OWNER/REPO/WORKFLOW[:ENVIRONMENT]` (owner id from
+    /// `--repository-owner-id`). Repeatable.
+    #[arg(long = "crates-io-publisher", value_name = "SPEC")]
+    crates_io_publishers: Vec<String>,
+    /// Register a RubyGems.org trusted publisher: `GEM=OWNER/REPO/WORKFLOW[:ENVIRONMENT]`. Repeatable.
+    #[arg(long = "rubygems-publisher", value_name = "SPEC")]
+    rubygems_publishers: Vec<String>,
+    /// Add a NuGet.org trust policy: `USER=OWNER/REPO/WORKFLOW[:ENVIRONMENT]`. Repeatable.
+    #[arg(long = "nuget-policy", value_name = "SPEC")]
+    nuget_policies: Vec<String>,
 
     /// The audience PyPI announces (`pypi` or `testpypi`).
     #[arg(long, default_value = "pypi")]
@@ -205,6 +217,15 @@ async fn serve(args: Serve) -> Result<(), String> {
         .iter()
         .map(|spec| parse_publisher(spec))
         .collect::<Result<Vec<_>, _>>()?;
+    let parse_all = |specs: &[String]| {
+        specs
+            .iter()
+            .map(|spec| parse_publisher(spec))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let crates_io_publishers = parse_all(&args.crates_io_publishers)?;
+    let rubygems_publishers = parse_all(&args.rubygems_publishers)?;
+    let nuget_policies = parse_all(&args.nuget_policies)?;
     let identity = GithubIdentity {
         repository: args.repository,
         repository_owner_id: args.repository_owner_id,
@@ -261,6 +282,21 @@ async fn serve(args: Serve) -> Result<(), String> {
         }
         testbed.add_npm_publisher(&spec.name, publisher);
     }
+    for spec in crates_io_publishers {
+        let publisher = CratesIoPublisher::new(&spec.owner, &spec.repo, owner_id, &spec.workflow)
+            .environment(spec.environment.as_deref());
+        testbed.add_crates_io_publisher(&spec.name, publisher);
+    }
+    for spec in rubygems_publishers {
+        let publisher = RubygemsPublisher::new(&spec.owner, &spec.repo, &spec.workflow)
+            .environment(spec.environment.as_deref());
+        testbed.add_rubygems_publisher(&spec.name, publisher);
+    }
+    for spec in nuget_policies {
+        let policy = NugetPolicy::new(&spec.owner, &spec.repo, &spec.workflow)
+            .environment(spec.environment.as_deref());
+        testbed.add_nuget_policy(&spec.name, policy);
+    }
 
     let description = json!({
         "version": 1,
@@ -271,6 +307,13 @@ async fn serve(args: Serve) -> Result<(), String> {
         "pypi_upload_url": testbed.pypi_upload_url().to_string(),
         "npm_registry_url": testbed.npm_registry_url().to_string(),
         "npm_audience": testbed.npm_audience(),
+        "crates_io_url": testbed.crates_io_url().to_string(),
+        "crates_io_index_url": testbed.crates_io_index_url(),
+        "crates_io_audience": testbed.crates_io_audience(),
+        "rubygems_url": testbed.rubygems_url().to_string(),
+        "rubygems_audience": testbed.rubygems_audience(),
+        "nuget_url": testbed.nuget_url().to_string(),
+        "nuget_audience": testbed.nuget_audience(),
         "fulcio_url": testbed.fulcio_url().to_string(),
         "rekor_url": testbed.rekor_url().to_string(),
         "sigstore_trusted_root": testbed.sigstore_trusted_root_path(),
@@ -362,6 +405,10 @@ mod tests {
             "serve",
             "--npm-publisher",
             "left-pad=o/r/w.yml",
+            "--crates-io-publisher",
+            "tiny=o/r/w.yml:release",
+            "--nuget-policy",
+            "octo-user=o/r/w.yml",
             "--describe-to",
             "/tmp/x.json",
             "--sigstore-fault",
@@ -372,6 +419,8 @@ mod tests {
         .unwrap();
         let Command::Serve(args) = cli.command;
         assert_eq!(args.npm_publishers, ["left-pad=o/r/w.yml"]);
+        assert_eq!(args.crates_io_publishers, ["tiny=o/r/w.yml:release"]);
+        assert_eq!(args.nuget_policies, ["octo-user=o/r/w.yml"]);
         assert_eq!(
             args.sigstore_faults,
             [SigstoreFault::BadSct, SigstoreFault::ExpiredCertificate]

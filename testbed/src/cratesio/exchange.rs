@@ -187,15 +187,20 @@ fn issue(state: &CratesIoState, jwt: &str) -> Result<String, String> {
         environment: text(&claims, "environment"),
     };
     let crates: BTreeSet<String> = {
-        let configs = registry
+        let mut configs: Vec<(u64, &str, &super::CratesIoPublisher)> = registry
             .crates
             .values()
             .flat_map(|krate| {
                 krate
                     .configs
                     .iter()
-                    .map(move |config| (krate.name.as_str(), config))
+                    .map(move |(sequence, config)| (*sequence, krate.name.as_str(), config))
             })
+            .collect();
+        configs.sort_by_key(|(sequence, _, _)| *sequence);
+        let configs = configs
+            .into_iter()
+            .map(|(_, name, config)| (name, config))
             .collect();
         matching(configs, &presented)?
             .into_iter()
@@ -270,7 +275,6 @@ mod tests {
 
     #[test]
     fn generated_tokens_parse_and_tampered_ones_do_not() {
-        registry.used_jtis.insert(jti.clone());
         let (token, hashed) = generate();
         assert_eq!(token.len(), 39);
         assert_eq!(parse(&token), Some(hashed));

@@ -4,8 +4,8 @@
 //! A publish body is cargo's: u32 LE JSON length, the JSON metadata, u32 LE `.crate` length, the `.crate`. It is
 //! checked in crates.io's order — metadata framing and JSON, crate name and semver, the `Authorization` token
 //! (only trusted-publishing tokens exist here: `Trusted Publishing tokens do not support creating new crates…`,
-//! `Invalid authentication token` for unknown, expired or revoked ones, `The provided access token is not valid for
-//! crate \`x\``), the tarball framing and contents (`<name>-<version>/Cargo.toml`), required metadata
+//! `Invalid authentication token` for unknown, expired or revoked ones, ``The provided access token is not valid
+//! for crate `x` ``), the tarball framing and contents (`<name>-<version>/Cargo.toml`), required metadata
 //! (description, license), and duplicates — and answered 200 `{"crate":{…},"warnings":{…}}`.
 
 use std::io::Read as _;

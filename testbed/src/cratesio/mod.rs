@@ -126,7 +126,8 @@ pub(crate) struct LiveToken {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Krate {
     pub(crate) name: String,
-    pub(crate) configs: Vec<CratesIoPublisher>,
+    /// Configs with their creation sequence number (crates.io lists mismatches in database order).
+    pub(crate) configs: Vec<(u64, CratesIoPublisher)>,
     pub(crate) versions: BTreeMap<String, (Value, Arc<Vec<u8>>)>,
     /// Versions in publication order (the index file's line order).
     pub(crate) order: Vec<String>,
@@ -140,6 +141,8 @@ pub(crate) struct Registry {
     pub(crate) tokens: HashMap<Vec<u8>, LiveToken>,
     /// `jti`s already exchanged.
     pub(crate) used_jtis: HashSet<String>,
+    /// The sequence number of the next config.
+    pub(crate) next_config: u64,
 }
 
 /// The shared state of the simulated crates.io.
@@ -198,6 +201,8 @@ impl CratesIoState {
     /// Adds a trusted-publisher config to `krate`, creating the crate (without versions) if needed.
     pub(crate) fn add_publisher(&self, krate: &str, publisher: CratesIoPublisher) {
         let mut registry = self.registry();
+        let sequence = registry.next_config;
+        registry.next_config += 1;
         let entry = registry
             .crates
             .entry(canonical(krate))
@@ -205,7 +210,7 @@ impl CratesIoState {
                 name: krate.to_owned(),
                 ..Krate::default()
             });
-        entry.configs.push(publisher);
+        entry.configs.push((sequence, publisher));
     }
 
     /// The versions of `krate`, in publication order.

@@ -193,8 +193,16 @@ struct Registry {
     policies: BTreeMap<String, Vec<StoredPolicy>>,
     keys: HashMap<String, LiveKey>,
     used_jtis: HashSet<String>,
-    /// Packages by lowercased id: (owner, display id, version → file).
-    packages: BTreeMap<String, (String, String, BTreeMap<String, Arc<Vec<u8>>>)>,
+    /// Packages by lowercased id.
+    packages: BTreeMap<String, StoredPackage>,
+}
+
+/// A package registration: its owner, its id as first pushed, and its versions.
+#[derive(Debug, Clone, Default)]
+struct StoredPackage {
+    owner: String,
+    id: String,
+    versions: BTreeMap<String, Arc<Vec<u8>>>,
 }
 
 /// The shared state of the simulated NuGet.org.
@@ -252,11 +260,12 @@ impl NugetState {
         self.registry()
             .packages
             .get(&id.to_lowercase())
-            .map(|(_, display, versions)| {
-                versions
+            .map(|package| {
+                package
+                    .versions
                     .iter()
                     .map(|(version, file)| NugetPackage {
-                        id: display.clone(),
+                        id: package.id.clone(),
                         version: version.clone(),
                         nupkg: file.as_ref().clone(),
                     })

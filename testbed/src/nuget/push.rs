@@ -96,12 +96,16 @@ fn store(
     let entry = registry
         .packages
         .entry(id.to_lowercase())
-        .or_insert_with(|| (owner.clone(), id.clone(), Default::default()));
-    if !entry.0.eq_ignore_ascii_case(&owner) {
+        .or_insert_with(|| super::StoredPackage {
+            owner: owner.clone(),
+            id: id.clone(),
+            versions: Default::default(),
+        });
+    if !entry.owner.eq_ignore_ascii_case(&owner) {
         return Err(forbidden());
     }
     if entry
-        .2
+        .versions
         .keys()
         .any(|existing| existing.eq_ignore_ascii_case(&version))
     {
@@ -112,7 +116,7 @@ fn store(
             ),
         ));
     }
-    entry.2.insert(version, Arc::new(package.to_vec()));
+    entry.versions.insert(version, Arc::new(package.to_vec()));
     Ok(())
 }
 

@@ -38,6 +38,19 @@ async fn serve_describes_itself_and_writes_state_on_sigterm() {
         serde_json::from_str(&fs_err::read_to_string(&describe).unwrap()).unwrap();
     assert_eq!(description["version"], 1);
     assert_eq!(description["npm_audience"], "npm:127.0.0.1");
+    assert_eq!(description["rubygems_audience"], "rubygems.org");
+    assert_eq!(description["nuget_audience"], "https://www.nuget.org");
+    let crates_io_url = description["crates_io_url"].as_str().unwrap();
+    assert_eq!(
+        description["crates_io_audience"].as_str().unwrap(),
+        crates_io_url
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+    );
+    assert_eq!(
+        description["crates_io_index_url"].as_str().unwrap(),
+        format!("sparse+{crates_io_url}index/")
+    );
     assert_eq!(
         description["github_env"]["GITHUB_REPOSITORY"],
         "octo-org/octo-repo"

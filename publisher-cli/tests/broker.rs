@@ -555,3 +555,86 @@ async fn gem_pushes_through_exec() {
     let versions = testbed.rubygems_versions("trustpub_tiny");
     assert_eq!(versions.len(), 1, "{:?}", testbed.records().gems_pushed);
 }
+
+#[tokio::test]
+async fn unknown_registries_and_missing_commands_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = trustpub(
+        &["exec", "pypi", "--", "true"],
+        &BTreeMap::new(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            "`pypi` is not a registry the broker knows: use one of crates-io, rubygems, nuget"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let output = trustpub(&["exec", "crates-io"], &BTreeMap::new(), dir.path()).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn doctor_explains_captured_claims_offline_with_the_registry_s_workflow_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // A job in a reusable workflow: crates.io matches the caller, NuGet the called file.
+    let claims = serde_json::json!({
+        "iss": "https://token.actions.githubusercontent.com",
+        "aud": "https://www.nuget.org",
+        "iat": now, "nbf": now, "exp": now + 300,
+        "repository": "octo-org/octo-repo",
+        "repository_owner": "octo-org",
+        "repository_owner_id": "5050505",
+        "workflow_ref": "octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1",
+        "job_workflow_ref": "octo-org/octo-repo/.github/workflows/pack.yml@refs/tags/v1",
+        "event_name": "push",
+    });
+    let file = dir.path().join("claims.json");
+    std::fs::write(&file, claims.to_string()).unwrap();
+    let output = trustpub(
+        &[
+            "doctor",
+            "nuget",
+            "--user",
+            "octo-user",
+            "--token-file",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &BTreeMap::new(),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let document: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(document["registry"], "nuget");
+    let form = document.to_string();
+    assert!(form.contains("\"value\":\"pack.yml\""), "{form}");
+
+    let output = trustpub(
+        &[
+            "doctor",
+            "crates.io",
+            "--token-file",
+            file.to_str().unwrap(),
+            "--expect-workflow",
+            "pack.yml",
+        ],
+        &BTreeMap::new(),
+        dir.path(),
+    )
+    .await;
+    let out = stdout(&output);
+    // The token is for NuGet's audience and crates.io matches `release.yml`: both are errors.
+    assert_eq!(output.status.code(), Some(7), "{out}\n{}", stderr(&output));
+    assert!(out.contains("workflow-mismatch"), "{out}");
+    assert!(out.contains("audience-mismatch"), "{out}");
+}

@@ -638,3 +638,40 @@ async fn doctor_explains_captured_claims_offline_with_the_registry_s_workflow_cl
     assert!(out.contains("workflow-mismatch"), "{out}");
     assert!(out.contains("audience-mismatch"), "{out}");
 }
+
+/// A credential is never printed on a terminal without `--reveal` (stdout made a terminal with
+/// util-linux `script`); nothing is minted.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn exchange_refuses_a_terminal_without_reveal() {
+    let Some(script) = tools::require_on_path("script") else {
+        return;
+    };
+    let testbed = testbed().await;
+    testbed.add_crates_io_publisher("tiny", crates_io_publisher());
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "'{}' exchange crates-io --registry-url '{}' --format env",
+        env!("CARGO_BIN_EXE_trustpub"),
+        testbed.crates_io_url()
+    );
+    let output = tokio::process::Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(testbed.github_env())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("refusing to print a registry credential on a terminal"),
+        "{text}"
+    );
+    assert!(
+        testbed.records().crates_io_tokens.is_empty(),
+        "nothing minted"
+    );
+}

@@ -463,7 +463,7 @@ pub async fn revoke(
 ) -> Result<Outcome, CliError> {
     let kind = args.target.registry;
     let info = kind.info();
-    let token = if args.token_stdin {
+    let token = Secret::new(if args.token_stdin {
         let mut text = String::new();
         std::io::stdin()
             .take(64 * 1024)
@@ -472,14 +472,14 @@ pub async fn revoke(
         text.trim().to_owned()
     } else {
         context.env.non_empty(info.variable).unwrap_or_default()
-    };
+    });
     if token.is_empty() {
         return Err(CliError::Usage(format!(
             "no credential to revoke: set {} or pass it on stdin with --token-stdin",
             info.variable
         )));
     }
-    printer.mask(&token);
+    printer.mask(token.expose());
     if !info.revocable {
         printer.info(&format!(
             "{} has no endpoint to revoke trusted-publishing credentials: this one expires by itself within {} minutes. Nothing to do",
@@ -491,7 +491,7 @@ pub async fn revoke(
     // NuGet's user is not needed to revoke, and only crates.io gets here.
     let exchange = broker(context, &args.target, None, Some("-"))?;
     let credential = Credential {
-        secret: Secret::new(token),
+        secret: token,
         expires_at: None,
         scope: String::new(),
     };

@@ -31,6 +31,10 @@
 //! | RubyGems.org | [`Testbed::rubygems_url`] (the `gem push --host`) | [`Testbed::rubygems_audience`] = `rubygems.org` | [`Testbed::add_rubygems_publisher`] with [`RubygemsPublisher::new`]`(owner, repo, workflow_filename)` `.environment(…)` `.repository_owner_id(…)` | [`Records::rubygems_exchanges`], [`Records::rubygems_keys`], [`Records::gems_pushed`], [`Testbed::rubygems_versions`] |
 //! | NuGet.org | [`Testbed::nuget_url`] (token API `api/v2/token`, push `api/v2/package`) | [`Testbed::nuget_audience`] = `https://www.nuget.org` | [`Testbed::add_nuget_policy`]`(user, `[`NugetPolicy::new`]`(owner, repo, workflow_filename))` `.environment(…)` `.name(…)` | [`Records::nuget_exchanges`], [`Records::nuget_keys`], [`Records::nuget_pushed`], [`Testbed::nuget_packages`] |
 //!
+//! Each exchange endpoint has failure knobs ([`Testbed::crates_io_faults`], [`Testbed::rubygems_faults`],
+//! [`Testbed::nuget_faults`]: the next N requests answer a chosen 5xx, or 429 with `Retry-After: 1`) for retry
+//! tests; injected failures are recorded like refusals.
+//!
 //! Issued credentials are recorded by the hex SHA-256 of the whole credential (`token_sha256`/`key_sha256`), so a
 //! test can check which credential a client used without the testbed keeping secrets in its records. Lifetimes
 //! and audiences are set through [`TestbedConfig::crates_io`], [`TestbedConfig::rubygems`] and
@@ -48,6 +52,7 @@ pub mod npm;
 pub mod nuget;
 pub mod pypi;
 mod records;
+mod registry_faults;
 pub mod rubygems;
 mod server;
 mod sigstore;
@@ -78,6 +83,7 @@ pub use records::{
     BurnRecord, CertificateRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord,
     Records, RekorEntryRecord, UploadRecord,
 };
+pub use registry_faults::RegistryFaults;
 pub use rubygems::{
     GemPushRecord, RubygemsConfig, RubygemsExchangeRecord, RubygemsKeyRecord, RubygemsPublisher,
     RubygemsVersion,
@@ -412,6 +418,11 @@ impl Testbed {
         self.crates_io.add_publisher(krate, publisher);
     }
 
+    /// crates.io's exchange failure knobs (5xx, 429 with `Retry-After`), for retry tests.
+    pub fn crates_io_faults(&self) -> RegistryFaults {
+        self.crates_io.faults.clone()
+    }
+
     /// The versions crates.io holds for `krate` (any spelling of the name), in publication order.
     pub fn crates_io_versions(&self, krate: &str) -> Vec<CratesIoVersion> {
         self.crates_io.versions(krate)
@@ -434,6 +445,11 @@ impl Testbed {
         self.rubygems.add_publisher(gem, publisher);
     }
 
+    /// RubyGems.org's exchange failure knobs (5xx, 429 with `Retry-After`), for retry tests.
+    pub fn rubygems_faults(&self) -> RegistryFaults {
+        self.rubygems.faults.clone()
+    }
+
     /// The versions RubyGems.org holds for `gem`.
     pub fn rubygems_versions(&self, gem: &str) -> Vec<RubygemsVersion> {
         self.rubygems.versions(gem)
@@ -453,6 +469,11 @@ impl Testbed {
     /// user are tried in the order they were added.
     pub fn add_nuget_policy(&self, user: &str, policy: NugetPolicy) {
         self.nuget.add_policy(user, policy);
+    }
+
+    /// NuGet.org's token API failure knobs (5xx, 429 with `Retry-After`), for retry tests.
+    pub fn nuget_faults(&self) -> RegistryFaults {
+        self.nuget.faults.clone()
     }
 
     /// The versions NuGet.org holds for package `id` (any case).

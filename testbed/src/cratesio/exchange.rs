@@ -112,7 +112,17 @@ pub(crate) async fn exchange(
         status: 200,
         error: None,
     };
+    let injected = state.faults.next();
     let outcome = match body {
+        _ if injected.is_some() => {
+            let status = injected
+                .and_then(|code| StatusCode::from_u16(code).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err((
+                status,
+                status.canonical_reason().unwrap_or("Error").to_owned(),
+            ))
+        }
         Err(rejection) => Err((rejection.status(), rejection.body_text())),
         Ok(Json(request)) => {
             record.jti = peek_jti(&request.jwt);
@@ -124,7 +134,9 @@ pub(crate) async fn exchange(
         Err((status, detail)) => {
             record.status = status.as_u16();
             record.error = Some(detail.clone());
-            error(status, &detail)
+            let mut response = error(status, &detail);
+            crate::registry_faults::decorate(status.as_u16(), &mut response);
+            response
         }
     };
     state

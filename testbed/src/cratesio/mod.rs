@@ -152,6 +152,8 @@ pub(crate) struct CratesIoState {
     pub(crate) registry: Mutex<Registry>,
     pub(crate) recorder: Recorder,
     pub(crate) base_url: OnceLock<Url>,
+    /// The exchange's failure knobs.
+    pub(crate) faults: crate::RegistryFaults,
 }
 
 /// crates.io's canonical form of a crate name: `-` and `_` are the same, case does not matter.
@@ -171,6 +173,7 @@ impl CratesIoState {
             registry: Mutex::new(Registry::default()),
             recorder,
             base_url: OnceLock::new(),
+            faults: crate::RegistryFaults::default(),
         })
     }
 

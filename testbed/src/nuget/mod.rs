@@ -212,6 +212,8 @@ pub(crate) struct NugetState {
     registry: Mutex<Registry>,
     recorder: Recorder,
     pub(crate) base_url: OnceLock<Url>,
+    /// The token API's failure knobs.
+    pub(crate) faults: crate::RegistryFaults,
 }
 
 impl NugetState {
@@ -222,6 +224,7 @@ impl NugetState {
             registry: Mutex::new(Registry::default()),
             recorder,
             base_url: OnceLock::new(),
+            faults: crate::RegistryFaults::default(),
         })
     }
 
@@ -366,12 +369,22 @@ async fn token(State(state): State<Arc<NugetState>>, headers: HeaderMap, body: B
         status: 200,
         error: None,
     };
-    let response = match create_token(&state, &headers, &parsed) {
+    let injected = state.faults.next();
+    let outcome = match injected {
+        Some(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err((status, "An unexpected error occurred.".to_owned()))
+        }
+        None => create_token(&state, &headers, &parsed),
+    };
+    let response = match outcome {
         Ok(body) => Json(body).into_response(),
         Err((status, message)) => {
             record.status = status.as_u16();
             record.error = Some(message.clone());
-            error_json(status, &message)
+            let mut response = error_json(status, &message);
+            crate::registry_faults::decorate(status.as_u16(), &mut response);
+            response
         }
     };
     state

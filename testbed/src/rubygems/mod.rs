@@ -197,6 +197,8 @@ pub(crate) struct RubygemsState {
     registry: Mutex<Registry>,
     recorder: Recorder,
     pub(crate) base_url: OnceLock<Url>,
+    /// The exchange's failure knobs.
+    pub(crate) faults: crate::RegistryFaults,
 }
 
 impl RubygemsState {
@@ -211,6 +213,7 @@ impl RubygemsState {
             registry: Mutex::new(Registry::default()),
             recorder,
             base_url: OnceLock::new(),
+            faults: crate::RegistryFaults::default(),
         })
     }
 
@@ -313,6 +316,18 @@ async fn exchange(
         status: 201,
         error: None,
     };
+    if let Some(code) = state.faults.next() {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = "Server error. Please try again.";
+        record.status = status.as_u16();
+        record.error = Some(message.to_owned());
+        state
+            .recorder
+            .record(|records| records.rubygems_exchanges.push(record));
+        let mut response = plain(status, message);
+        crate::registry_faults::decorate(code, &mut response);
+        return response;
+    }
     let response = match exchange_key(&state, jwt.as_deref()) {
         Ok(body) => (StatusCode::CREATED, Json(body)).into_response(),
         Err(Refusal::BadRequest(message)) => {

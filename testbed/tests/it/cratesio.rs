@@ -708,3 +708,35 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test]
+async fn injected_failures_come_first_and_are_recorded() {
+    let testbed = start().await;
+    testbed.add_crates_io_publisher(CRATE, publisher());
+    testbed.crates_io_faults().fail_next_exchanges(1, 429);
+    let jwt = fetch_id_token(&testbed, &testbed.crates_io_audience()).await;
+    let response = client(&testbed)
+        .post(
+            testbed
+                .crates_io_url()
+                .join("api/v1/trusted_publishing/tokens")
+                .unwrap(),
+        )
+        .header("user-agent", AGENT)
+        .json(&json!({ "jwt": jwt }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(detail(&response.json().await.unwrap()), "Too Many Requests");
+    // The ID token was not spent by the failed attempt.
+    assert_eq!(exchange(&testbed, &jwt).await.0, 200);
+    let statuses: Vec<u16> = testbed
+        .records()
+        .crates_io_exchanges
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [429, 200]);
+}

@@ -471,3 +471,23 @@ async fn expired_keys_are_refused() {
         403
     );
 }
+
+#[tokio::test]
+async fn injected_failures_do_not_spend_the_id_token() {
+    let testbed = start().await;
+    testbed.add_nuget_policy(USER, policy());
+    testbed.nuget_faults().fail_next_exchanges(1, 502);
+    let jwt = fetch_id_token(&testbed, AUDIENCE).await;
+    assert_eq!(
+        refusal(&testbed, &jwt, USER).await,
+        (502, "An unexpected error occurred.".to_owned())
+    );
+    assert_eq!(token(&testbed, &jwt, USER).await.0, 200);
+    let statuses: Vec<u16> = testbed
+        .records()
+        .nuget_exchanges
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [502, 200]);
+}

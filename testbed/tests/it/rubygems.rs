@@ -399,3 +399,20 @@ async fn gem_push_with_an_exchanged_key() {
         fs_err::read(work.path().join(format!("{GEM}-0.1.0.gem"))).unwrap()
     );
 }
+
+#[tokio::test]
+async fn injected_failures_come_first() {
+    let testbed = start().await;
+    testbed.add_rubygems_publisher(GEM, publisher());
+    testbed.rubygems_faults().fail_next_exchanges(2, 503);
+    let jwt = fetch_id_token(&testbed, "rubygems.org").await;
+    for _ in 0..2 {
+        assert_eq!(
+            exchange(&testbed, &jwt).await,
+            (503, "Server error. Please try again.".to_owned())
+        );
+    }
+    assert_eq!(testbed.rubygems_faults().pending_failures(), 0);
+    assert_eq!(exchange(&testbed, &jwt).await.0, 201);
+    assert_eq!(testbed.records().rubygems_exchanges.len(), 3);
+}

@@ -675,3 +675,51 @@ async fn exchange_refuses_a_terminal_without_reveal() {
         "nothing minted"
     );
 }
+
+/// A 5xx from the registry is retried with a fresh ID token (every registry refuses a reused
+/// one); a refusal is not retried.
+#[tokio::test]
+async fn a_failed_exchange_is_retried_with_a_fresh_id_token() {
+    let testbed = testbed().await;
+    testbed.add_rubygems_publisher(
+        "tiny-gem",
+        RubygemsPublisher::new("octo-org", "octo-repo", "release.yml"),
+    );
+    testbed.rubygems_faults().fail_next_exchanges(1, 503);
+    let dir = tempfile::tempdir().unwrap();
+    let url = testbed.rubygems_url().to_string();
+    let output = exec(
+        &testbed,
+        "rubygems",
+        &url,
+        &[],
+        &reporting_child("GEM_HOST_API_KEY", 0),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let exchanges = testbed.records().rubygems_exchanges;
+    assert_eq!(exchanges.len(), 2, "{exchanges:?}");
+    assert_eq!(exchanges[0].status, 503);
+    assert_ne!(exchanges[0].jti, exchanges[1].jti, "a fresh ID token");
+    assert_eq!(testbed.records().rubygems_keys.len(), 1);
+
+    // A refusal (a publisher for another workflow) is final: one request.
+    let testbed = testbed::Testbed::start(Default::default()).await.unwrap();
+    testbed.add_crates_io_publisher(
+        "tiny",
+        CratesIoPublisher::new("octo-org", "octo-repo", 5_050_505, "publish.yml"),
+    );
+    let url = testbed.crates_io_url().to_string();
+    let output = exec(
+        &testbed,
+        "crates-io",
+        &url,
+        &[],
+        &reporting_child("CARGO_REGISTRY_TOKEN", 0),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(testbed.records().crates_io_exchanges.len(), 1);
+}

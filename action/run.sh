@@ -14,6 +14,11 @@
 #   INPUT_ATTESTATIONS              `attestations`
 #   INPUT_REGISTRY, INPUT_TAG, INPUT_ACCESS, INPUT_PROVENANCE   npm
 #   INPUT_DRY_RUN                   `dry-run`
+#   INPUT_REGISTRY                  npm: the registry URL; exec/exchange: crates-io | rubygems | nuget
+#   INPUT_REGISTRY_URL, INPUT_AUDIENCE   exec/exchange: the registry's URL and audience
+#   INPUT_RUN                       exec: the command to run (with bash) holding the credential
+#   (exec/exchange read INPUT_USER as the registry account, NuGet's policy owner; the PyPI
+#   default `__token__` means none)
 #   TRUSTPUB_BINARY                 the binary (install.sh's output); default `trustpub` on PATH
 #
 # As upstream: the kebab-case input wins over its snake_case alias, and the alias carries the
@@ -77,6 +82,8 @@ for variable in TWINE_USERNAME TWINE_PASSWORD TWINE_REPOSITORY_URL PYPI_TOKEN NO
 done
 
 args=()
+# Arguments after everything else (`-- bash -c RUN` for exec).
+tail_args=()
 if is_true "$verbose"; then
   args+=(-v)
 fi
@@ -122,8 +129,30 @@ case "$command" in
     fi
     credential_variable=NODE_AUTH_TOKEN
     ;;
+  exec|exchange)
+    registry="$(lower "${INPUT_REGISTRY:-}")"
+    if [ -z "$registry" ]; then
+      fail "command: $command needs the registry input: crates-io, rubygems or nuget"
+    fi
+    args+=("$command" "$registry")
+    if [ -n "${INPUT_REGISTRY_URL:-}" ]; then args+=(--registry-url "$INPUT_REGISTRY_URL"); fi
+    if [ -n "${INPUT_AUDIENCE:-}" ]; then args+=(--audience "$INPUT_AUDIENCE"); fi
+    if [ "$user" != "__token__" ]; then args+=(--user "$user"); fi
+    if [ "$command" = exec ]; then
+      if [ -z "${INPUT_RUN:-}" ]; then
+        fail "command: exec needs the run input: the command to run with the credential (e.g. cargo publish)"
+      fi
+      tail_args+=(-- bash -c "$INPUT_RUN")
+    else
+      # The token becomes the action's `token` output (masked first).
+      args+=(--format github-output)
+    fi
+    if is_true "$dry_run"; then
+      fail "dry-run applies to command: pypi and npm; command: $command always exchanges"
+    fi
+    ;;
   *)
-    fail "the command input is \`${INPUT_COMMAND:-}\`: use \`pypi\` or \`npm\`"
+    fail "the command input is \`${INPUT_COMMAND:-}\`: use \`pypi\`, \`npm\`, \`exec\` or \`exchange\`"
     ;;
 esac
 
@@ -137,6 +166,7 @@ fi
 
 # The command as it runs, quoted for a shell, with no secret in it (the password is not an
 # argument).
+args+=(${tail_args[@]+"${tail_args[@]}"})
 printable="$(printf ' %q' "$binary" "${args[@]}")"
 if [ -n "$password" ]; then
   echo "Running:$printable  (with the password input as $credential_variable, not shown)"

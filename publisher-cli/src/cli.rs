@@ -67,6 +67,16 @@ pub enum Command {
     /// Write a hardened publish workflow to .github/workflows/ and print the trusted-publisher
     /// fields to enter on the registry.
     Init(crate::commands::init::InitArgs),
+    /// Exchange this job's ID token for a crates.io, RubyGems or NuGet credential and run a
+    /// command with it in the registry's variable (`trustpub exec crates-io -- cargo publish`);
+    /// exits with the command's status, the credential revoked where the registry can.
+    Exec(crate::commands::broker::ExecArgs),
+    /// Exchange this job's ID token for a crates.io, RubyGems or NuGet credential and write it
+    /// for later steps (`$GITHUB_OUTPUT`, a 0600 file, or stdout).
+    Exchange(crate::commands::broker::ExchangeCommandArgs),
+    /// Revoke a credential `trustpub exchange` minted (crates.io; the others expire by
+    /// themselves).
+    Revoke(crate::commands::broker::RevokeArgs),
 }
 
 /// `trustpub token`.

@@ -61,6 +61,20 @@ fn main() -> ExitCode {
             return Outcome::Internal.into();
         }
     };
+    if let Command::Exec(args) = &cli.command {
+        // `exec` exits with the command's own status, which no Outcome names.
+        let result = runtime.block_on(async {
+            let context = process_context(&cli)?;
+            commands::broker::exec(args, &context, &printer).await
+        });
+        return match result {
+            Ok(code) => ExitCode::from(code),
+            Err(err) => {
+                printer.error(err.title(), &err.to_string());
+                err.outcome().into()
+            }
+        };
+    }
     match runtime.block_on(run(&cli, &printer)) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
@@ -95,6 +109,17 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
             commands::audit::run(args, &context, printer).await
         }
         Command::Init(args) => commands::init::run(args, printer).await,
+        Command::Exec(_) => Err(CliError::Internal(
+            "`exec` is run before the other commands".to_owned(),
+        )),
+        Command::Exchange(args) => {
+            let context = process_context(cli)?;
+            commands::broker::exchange(args, &context, printer).await
+        }
+        Command::Revoke(args) => {
+            let context = process_context(cli)?;
+            commands::broker::revoke(args, &context, printer).await
+        }
     }
 }
 
@@ -117,7 +142,7 @@ fn init_logging(verbose: u8) {
             _ => "trace",
         };
         let deps = if verbose >= 3 { "debug" } else { "warn" };
-        format!("{deps},trustpub={ours},oidc_core={ours},pypi_exchange={ours},npm_exchange={ours},testbed={ours}")
+        format!("{deps},trustpub={ours},oidc_core={ours},pypi_exchange={ours},npm_exchange={ours},registry_exchange={ours},testbed={ours}")
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))

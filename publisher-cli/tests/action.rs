@@ -26,7 +26,10 @@ use support::*;
 /// Our inputs beyond gh-action-pypi-publish's, with their defaults.
 const OWN_INPUTS: &[(&str, Option<&str>)] = &[
     ("command", Some("pypi")),
-    ("registry", Some("https://registry.npmjs.org/")),
+    ("registry", None),
+    ("registry-url", None),
+    ("audience", None),
+    ("run", None),
     ("tag", None),
     ("access", None),
     ("provenance", None),

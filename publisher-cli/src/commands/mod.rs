@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod broker;
 pub mod demo;
 pub mod doctor;
 pub mod init;

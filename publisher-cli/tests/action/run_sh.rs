@@ -294,10 +294,100 @@ async fn run_sh_maps_npm_inputs() {
     assert!(args.is_empty(), "nothing ran");
     assert!(
         stdout(&output)
-            .contains("::error title=trustpub::the command input is `cargo`: use `pypi` or `npm`"),
+            .contains("::error title=trustpub::the command input is `cargo`: use `pypi`, `npm`, `exec` or `exchange`"),
         "{}",
         both(&output)
     );
+}
+
+#[tokio::test]
+async fn run_sh_maps_exec_and_exchange_inputs() {
+    let Some(bash) = bash() else { return };
+    // `run` goes to bash after `--`; the PyPI default user is not a registry account.
+    let (output, args, _) = run_with_recorder(
+        &bash,
+        &[
+            ("INPUT_COMMAND", "exec"),
+            ("INPUT_REGISTRY", "Crates-IO"),
+            ("INPUT_USER", "__token__"),
+            ("INPUT_RUN", "cargo publish --locked"),
+        ],
+        &[],
+        5,
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "the command's status is the step's"
+    );
+    assert_eq!(
+        args,
+        [
+            "-v",
+            "exec",
+            "crates-io",
+            "--",
+            "bash",
+            "-c",
+            "cargo publish --locked"
+        ]
+    );
+
+    let (output, args, _) = run_with_recorder(
+        &bash,
+        &[
+            ("INPUT_COMMAND", "exchange"),
+            ("INPUT_VERBOSE", "false"),
+            ("INPUT_REGISTRY", "nuget"),
+            ("INPUT_REGISTRY_URL", "https://nuget.example/"),
+            ("INPUT_AUDIENCE", "api://nuget"),
+            ("INPUT_USER", "octo-user"),
+        ],
+        &[],
+        0,
+    )
+    .await;
+    assert!(output.status.success(), "{}", both(&output));
+    assert_eq!(
+        args,
+        [
+            "exchange",
+            "nuget",
+            "--registry-url",
+            "https://nuget.example/",
+            "--audience",
+            "api://nuget",
+            "--user",
+            "octo-user",
+            "--format",
+            "github-output",
+        ]
+    );
+
+    for (inputs, message) in [
+        (
+            vec![("INPUT_COMMAND", "exec"), ("INPUT_RUN", "true")],
+            "command: exec needs the registry input",
+        ),
+        (
+            vec![("INPUT_COMMAND", "exec"), ("INPUT_REGISTRY", "rubygems")],
+            "command: exec needs the run input",
+        ),
+        (
+            vec![
+                ("INPUT_COMMAND", "exchange"),
+                ("INPUT_REGISTRY", "rubygems"),
+                ("INPUT_DRY_RUN", "true"),
+            ],
+            "dry-run applies to command: pypi and npm",
+        ),
+    ] {
+        let (output, args, _) = run_with_recorder(&bash, &inputs, &[], 0).await;
+        assert_eq!(output.status.code(), Some(2), "{}", both(&output));
+        assert!(args.is_empty(), "nothing ran");
+        assert!(stdout(&output).contains(message), "{}", both(&output));
+    }
 }
 
 // ----- The action's two steps against the testbed, with the real binary ----------------------
@@ -497,4 +587,69 @@ async fn the_action_uploads_with_a_password_token() {
         mints,
         "no trusted publishing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_action_runs_a_command_with_a_crates_io_token_and_exchanges_one() {
+    let Some(bash) = bash() else { return };
+    let testbed = common::testbed().await;
+    let identity = testbed.identity();
+    let (owner, repo) = identity.repository.split_once('/').unwrap();
+    testbed.add_crates_io_publisher(
+        "action-crate",
+        testbed::CratesIoPublisher::new(
+            owner,
+            repo,
+            identity.repository_owner_id,
+            &identity.workflow_file,
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = testbed.crates_io_url().to_string();
+    let github_output = dir.path().join("step_output");
+    std::fs::write(&github_output, "").unwrap();
+    let mut env = testbed.github_env();
+    env.insert(
+        "GITHUB_OUTPUT".into(),
+        github_output.to_str().unwrap().into(),
+    );
+
+    let output = run_action(
+        &bash,
+        &[
+            ("command", "exec"),
+            ("registry", "crates-io"),
+            ("registry-url", url.as_str()),
+            (
+                "run",
+                "if [ -n \"$CARGO_REGISTRY_TOKEN\" ]; then echo child:set; fi",
+            ),
+        ],
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert!(output.status.success(), "{}", both(&output));
+    assert!(stdout(&output).contains("child:set"), "{}", both(&output));
+    common::assert_no_secret_leaks(&output, &[]);
+    let tokens = testbed.records().crates_io_tokens;
+    assert_eq!(tokens.len(), 1);
+    assert!(tokens[0].revoked, "revoked when `run` ended");
+
+    let output = run_action(
+        &bash,
+        &[
+            ("command", "exchange"),
+            ("registry", "crates-io"),
+            ("registry-url", url.as_str()),
+        ],
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert!(output.status.success(), "{}", both(&output));
+    let token = output_value(&github_output, "token").expect("the token output");
+    assert!(token.starts_with("cio_tp_"));
+    let masked = common::assert_no_secret_leaks(&output, &[&token]);
+    assert!(masked.contains(&token), "masked before use: {masked:?}");
 }

@@ -49,6 +49,35 @@ pub enum DoctorCommand {
     Pypi(DoctorPypiArgs),
     /// Diagnose npm trusted publishing for this job (or a captured token).
     Npm(DoctorNpmArgs),
+    /// Diagnose crates.io trusted publishing for this job (or a captured token).
+    #[command(name = "crates-io", alias = "crates.io")]
+    CratesIo(DoctorBrokerArgs),
+    /// Diagnose RubyGems.org trusted publishing for this job (or a captured token).
+    #[command(alias = "rubygems.org")]
+    Rubygems(DoctorBrokerArgs),
+    /// Diagnose NuGet.org trusted publishing for this job (or a captured token); needs --user.
+    #[command(alias = "nuget.org")]
+    Nuget(DoctorBrokerArgs),
+}
+
+/// `trustpub doctor crates-io|rubygems|nuget`.
+#[derive(Debug, Args)]
+pub struct DoctorBrokerArgs {
+    /// The registry's URL (default: the public registry).
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
+
+    /// The audience to request (default: the registry's).
+    #[arg(long, value_name = "AUDIENCE")]
+    pub audience: Option<String>,
+
+    /// The registry account that owns the trust policy (NuGet: required).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// What every doctor takes.
+    #[command(flatten)]
+    pub common: DoctorArgs,
 }
 
 /// How the diagnosis is printed.
@@ -143,6 +172,8 @@ pub enum Registry {
     Pypi,
     /// `doctor npm`.
     Npm,
+    /// `doctor crates-io`, `rubygems`, `nuget`.
+    Broker(registry_exchange::RegistryKind),
 }
 
 impl Registry {
@@ -151,6 +182,7 @@ impl Registry {
         match self {
             Self::Pypi => "pypi",
             Self::Npm => "npm",
+            Self::Broker(kind) => kind.info().name,
         }
     }
 }
@@ -194,6 +226,26 @@ pub async fn run(
                 args.common.expectations(),
             );
             (Registry::Npm, Box::new(doctor), &args.common)
+        }
+        DoctorCommand::CratesIo(args)
+        | DoctorCommand::Rubygems(args)
+        | DoctorCommand::Nuget(args) => {
+            let kind = match command {
+                DoctorCommand::Rubygems(_) => registry_exchange::RegistryKind::Rubygems,
+                DoctorCommand::Nuget(_) => registry_exchange::RegistryKind::Nuget,
+                _ => registry_exchange::RegistryKind::CratesIo,
+            };
+            let options = registry_exchange::BrokerOptions {
+                url: args.registry_url.clone(),
+                audience: args.audience.clone(),
+                user: args.user.clone(),
+            };
+            let exchange =
+                registry_exchange::BrokerExchange::new(context.http.clone(), kind, &options)
+                    .map_err(|err| CliError::Usage(err.to_string()))?;
+            let doctor =
+                registry_exchange::doctor::BrokerDoctor::new(exchange, args.common.expectations());
+            (Registry::Broker(kind), Box::new(doctor), &args.common)
         }
     };
     let diagnosis = match &common.token_file {

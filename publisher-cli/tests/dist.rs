@@ -48,16 +48,7 @@ fn workspace_version() -> String {
 /// The names of the crates in `cargo tree` for the CLI with `features`.
 fn normal_dependencies(features: &[&str]) -> Vec<String> {
     let mut args = vec![
-        "tree",
-        "--locked",
-        "-p",
-        "trustpub",
-        "-e",
-        "normal",
-        "--prefix",
-        "none",
-        "--format",
-        "{p}",
+        "tree", "--locked", "-p", "trustpub", "-e", "normal", "--prefix", "none", "--format", "{p}",
     ];
     if !features.is_empty() {
         args.push("--features");
@@ -85,7 +76,10 @@ const TESTBED_ONLY: [&str; 3] = ["trustpub-testbed", "axum", "rcgen"];
 #[test]
 fn the_default_build_links_no_testbed() {
     let default = normal_dependencies(&[]);
-    assert!(default.iter().any(|name| name == "oidc-core"), "{default:?}");
+    assert!(
+        default.iter().any(|name| name == "oidc-core"),
+        "{default:?}"
+    );
     for name in TESTBED_ONLY {
         assert!(
             !default.iter().any(|dep| dep == name),
@@ -130,7 +124,10 @@ fn every_channel_ships_the_workspace_version_and_every_target() {
         let name = manifest["name"].as_str().unwrap();
         assert_eq!(manifest["version"], version.as_str(), "{name}");
         assert_eq!(pinned[name], version.as_str(), "the launcher pins {name}");
-        assert!(manifest["os"].is_array() && manifest["cpu"].is_array(), "{name}");
+        assert!(
+            manifest["os"].is_array() && manifest["cpu"].is_array(),
+            "{name}"
+        );
         served.push(manifest["trustpub"]["target"].as_str().unwrap().to_owned());
     }
     served.sort();
@@ -176,7 +173,10 @@ async fn the_wheel_installs_trustpub_and_passes_its_own_validation() {
         &workspace(),
         &[
             ("CARGO_BUILD_BUILD_DIR", build_dir().to_str().unwrap()),
-            ("CARGO_TARGET_DIR", dir.path().join("target").to_str().unwrap()),
+            (
+                "CARGO_TARGET_DIR",
+                dir.path().join("target").to_str().unwrap(),
+            ),
         ],
     )
     .await;
@@ -191,7 +191,10 @@ async fn the_wheel_installs_trustpub_and_passes_its_own_validation() {
         file_name.starts_with(&format!("trustpub-{}-", workspace_version())),
         "{file_name}"
     );
-    assert!(!file_name.ends_with("-any.whl"), "a platform wheel: {file_name}");
+    assert!(
+        !file_name.ends_with("-any.whl"),
+        "a platform wheel: {file_name}"
+    );
 
     // A fresh venv: `trustpub` is on its PATH.
     let venv = dir.path().join("venv");
@@ -409,14 +412,26 @@ async fn npx_trustpub_runs_the_platform_package_from_a_registry() {
         &env,
     )
     .await;
-    let version = run_ok(&npx, &["--no", "trustpub", "--version"], &project, &env).await;
+    let version = run_ok(
+        &npx,
+        &["--no", "--", "trustpub", "--version"],
+        &project,
+        &env,
+    )
+    .await;
     assert_eq!(
         version.lines().next().unwrap_or_default().trim(),
         format!("trustpub {}", workspace_version()),
         "{version}"
     );
     // The launcher passes the exit code through.
-    let (ok, usage) = run(&npx, &["--no", "trustpub", "no-such-command"], &project, &env).await;
+    let (ok, usage) = run(
+        &npx,
+        &["--no", "--", "trustpub", "no-such-command"],
+        &project,
+        &env,
+    )
+    .await;
     assert!(!ok, "{usage}");
     eprintln!("npm pack/publish/install/npx: {:.1?}", started.elapsed());
 }
@@ -450,7 +465,10 @@ async fn cargo_install_builds_trustpub_without_the_demo() {
         "trustpub"
     });
     let version = run_ok(&installed, &["--version"], dir.path(), &[]).await;
-    assert_eq!(version.lines().next().unwrap_or_default().trim(), format!("trustpub {}", workspace_version()));
+    assert_eq!(
+        version.lines().next().unwrap_or_default().trim(),
+        format!("trustpub {}", workspace_version())
+    );
     // A build without the `demo` feature (what crates.io and the release archives ship) says
     // how to get the demo, with a usage error.
     let output = std::process::Command::new(&installed)

@@ -482,3 +482,55 @@ async fn cargo_install_builds_trustpub_without_the_demo() {
         "{message}"
     );
 }
+
+/// `cargo run -p trustpub --features demo -- demo` (the README's first command): the whole flow
+/// with nothing set up. Built here with the feature, reusing the test build's dependencies.
+#[tokio::test]
+async fn the_demo_build_runs_the_demo_with_nothing_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    let started = Instant::now();
+    run_ok(
+        &cargo(),
+        &[
+            "build",
+            "--locked",
+            "-p",
+            "trustpub",
+            "--features",
+            "demo",
+            "--target-dir",
+            target.to_str().unwrap(),
+        ],
+        &workspace(),
+        &[("CARGO_BUILD_BUILD_DIR", build_dir().to_str().unwrap())],
+    )
+    .await;
+    eprintln!("cargo build --features demo: {:.1?}", started.elapsed());
+    let binary = target.join("debug").join(if cfg!(windows) {
+        "trustpub.exe"
+    } else {
+        "trustpub"
+    });
+    let output = tokio::process::Command::new(&binary)
+        .arg("demo")
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(std::env::var("PATH").map(|path| ("PATH", path)))
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Verified"), "{}", stderr(&output));
+    // Outside a real runner nothing is masked, and no token is shown.
+    assert!(assert_no_secret_leaks(&output, &[]).is_empty());
+
+    // The default build (the one the other tests drive, and the release ships) has no demo.
+    let output = trustpub(&["demo"], &Default::default(), dir.path()).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`cargo install trustpub --features demo`"),
+        "{}",
+        stderr(&output)
+    );
+}

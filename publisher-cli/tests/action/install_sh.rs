@@ -71,6 +71,7 @@ async fn install(
         ("TRUSTPUB_VERSION", release.version.as_str()),
         ("TRUSTPUB_RELEASE_BASE_URL", server.base_url.as_str()),
         ("TRUSTPUB_CHECKSUMS_FILE", checksums.to_str().unwrap()),
+        ("TRUSTPUB_INSTALL_TESTING", "1"),
         ("RUNNER_TEMP", runner.path().to_str().unwrap()),
         ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
     ]
@@ -266,6 +267,7 @@ async fn install_sh_picks_the_target_for_each_runner() {
                 ("RUNNER_OS", os),
                 ("RUNNER_ARCH", arch),
                 ("TRUSTPUB_CHECKSUMS_FILE", empty.to_str().unwrap()),
+                ("TRUSTPUB_INSTALL_TESTING", "1"),
                 ("RUNNER_TEMP", dir.path().to_str().unwrap()),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -301,6 +303,7 @@ async fn install_sh_picks_the_target_for_each_runner() {
             "TRUSTPUB_CHECKSUMS_FILE".to_owned(),
             empty.to_str().unwrap().to_owned(),
         ),
+        ("TRUSTPUB_INSTALL_TESTING".to_owned(), "1".to_owned()),
     ]);
     let output = run_script(
         &bash,
@@ -314,6 +317,85 @@ async fn install_sh_picks_the_target_for_each_runner() {
         stdout(&output).contains("is not a trustpub version"),
         "{}",
         both(&output)
+    );
+}
+
+/// Outside the action's own tests nothing moves the pin or weakens the transport: no other
+/// checksums file, no base URL that is not https (not even loopback http); in tests only
+/// loopback http. Each refusal comes before any download.
+#[tokio::test]
+async fn install_sh_refuses_another_pin_and_plain_http() {
+    let Some(bash) = bash_and_curl() else { return };
+    let version = env!("CARGO_PKG_VERSION");
+    let release = release(&bash, version).await;
+    let server = ReleaseServer::start(serve(&release)).await;
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("TRUSTPUB_INSTALL_TESTING", "")],
+            "TRUSTPUB_CHECKSUMS_FILE is set: only the action's own tests may replace the pinned action/checksums.txt",
+        ),
+        (
+            &[("TRUSTPUB_RELEASE_BASE_URL", "http://example.com/releases")],
+            "TRUSTPUB_RELEASE_BASE_URL=http://example.com/releases is not https",
+        ),
+        (
+            &[("TRUSTPUB_RELEASE_BASE_URL", "file:///tmp/releases")],
+            "TRUSTPUB_RELEASE_BASE_URL=file:///tmp/releases is not https",
+        ),
+        (
+            &[("TRUSTPUB_INSTALL_TESTING", "0")],
+            "TRUSTPUB_CHECKSUMS_FILE is set",
+        ),
+    ];
+    for (extra, message) in cases {
+        let (output, path) = install(&bash, &release, &server, &release.checksums, extra).await;
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{extra:?}: {}",
+            both(&output)
+        );
+        assert!(path.is_none(), "{extra:?}: nothing installed");
+        assert!(
+            stdout(&output).contains(&format!("::error title=trustpub install::{message}")),
+            "{extra:?}: {}",
+            both(&output)
+        );
+    }
+    // Loopback http without the test marker (and without a checksums override): refused too.
+    let dir = tempfile::tempdir().unwrap();
+    let env = BTreeMap::from(
+        [
+            ("TRUSTPUB_RELEASE_BASE_URL", server.base_url.as_str()),
+            ("RUNNER_TEMP", dir.path().to_str().unwrap()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let output = run_script(
+        &bash,
+        &workspace().join("action/install.sh"),
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert!(
+        stdout(&output).contains("is not https: releases are downloaded over https only"),
+        "{}",
+        both(&output)
+    );
+    assert!(server.requests().is_empty(), "nothing downloaded");
+
+    // The install unpacks into a fresh `mktemp -d` directory, not a fixed, guessable path.
+    let (output, path) = install(&bash, &release, &server, &release.checksums, &[]).await;
+    assert!(output.status.success(), "{}", both(&output));
+    let path = path.unwrap();
+    let root = Path::new(&path).parent().unwrap().parent().unwrap();
+    let name = root.file_name().unwrap().to_str().unwrap();
+    let fixed = format!("trustpub-{version}-{}", host_target());
+    assert!(
+        name.starts_with(&format!("{fixed}.")) && name.len() == fixed.len() + 7,
+        "{name}"
     );
 }
 

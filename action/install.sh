@@ -73,7 +73,7 @@ export_binary() {
 
 if [ -n "${TRUSTPUB_BINARY:-}" ]; then
   binary="$(unix_path "$TRUSTPUB_BINARY")"
-  [ -f "$binary" ] || fail "TRUSTPUB_BINARY=$TRUSTPUB_BINARY does not exist: build trustpub (cargo build --release -p publisher-cli) or unset TRUSTPUB_BINARY to install a release"
+  [ -f "$binary" ] || fail "TRUSTPUB_BINARY=$TRUSTPUB_BINARY does not exist: build trustpub (cargo build --release -p trustpub) or unset TRUSTPUB_BINARY to install a release"
   version_line="$("$binary" --version 2>&1)" || fail "TRUSTPUB_BINARY=$TRUSTPUB_BINARY does not run (\`--version\` failed: $version_line)"
   echo "Using TRUSTPUB_BINARY ($version_line): nothing downloaded"
   export_binary "$binary"
@@ -148,7 +148,7 @@ detect_target() {
     # Windows on Arm runs x64 binaries under emulation.
     windows/x86_64 | windows/aarch64) target=x86_64-pc-windows-msvc ;;
     *)
-      fail "no prebuilt trustpub for ${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}: build it from source (cargo build --release -p publisher-cli) and set TRUSTPUB_BINARY to the binary"
+      fail "no prebuilt trustpub for ${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}: build it from source (cargo build --release -p trustpub) and set TRUSTPUB_BINARY to the binary"
       ;;
   esac
 }

@@ -276,10 +276,10 @@ fn ci_runs_the_gates_of_ci_run() {
         .collect();
     for gate in [
         "cargo fmt --all --check",
-        "cargo clippy --workspace --all-targets --locked -- -D warnings",
+        "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings",
         "bash .ci/run",
         "cargo doc --workspace --no-deps",
-        "cargo test --locked -p publisher-cli --test action",
+        "cargo test --locked -p trustpub --test action",
     ] {
         assert!(
             runs.iter().any(|run| run.contains(gate)),

@@ -399,6 +399,92 @@ async fn install_sh_refuses_another_pin_and_plain_http() {
     );
 }
 
+/// update-checksums.sh pins a published release only after `gh attestation verify` passed for
+/// every archive: no gh login, or one archive without a valid attestation, and nothing is
+/// written. (`gh` is a stand-in here: the tests reach no GitHub.)
+#[tokio::test]
+async fn update_checksums_refuses_a_release_whose_attestation_does_not_verify() {
+    let Some(bash) = bash_and_curl() else { return };
+    if cfg!(windows) {
+        // The stand-in `gh` is a bash script without an .exe: Git Bash would not find it.
+        return;
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let release = release(&bash, version).await;
+    let server = ReleaseServer::start(serve(&release)).await;
+    let fake_bin = release.dir.path().join("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let gh = fake_bin.join("gh");
+    std::fs::write(
+        &gh,
+        r#"#!/usr/bin/env bash
+echo "$*" >>"$GH_LOG"
+case "$1 $2" in
+  'auth status') [ "$GH_MODE" != logged-out ] ;;
+  'attestation verify') case "$3" in *"$GH_REJECT"*) exit 1 ;; esac ;;
+  *) exit 2 ;;
+esac
+"#,
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        fake_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let log = release.dir.path().join("gh.log");
+    for (mode, reject, expected) in [
+        ("logged-out", "none", Err("gh is not logged in")),
+        (
+            "ok",
+            "aarch64-apple-darwin",
+            Err("aarch64-apple-darwin.tar.gz has no valid build attestation"),
+        ),
+        ("ok", "none", Ok(())),
+    ] {
+        let out_file = release
+            .dir
+            .path()
+            .join(format!("pinned-{mode}-{reject}.txt"));
+        let output = tokio::process::Command::new(&bash)
+            .arg(workspace().join("action/update-checksums.sh"))
+            .arg(version)
+            .env("TRUSTPUB_CHECKSUMS_FILE", &out_file)
+            .env("TRUSTPUB_RELEASE_BASE_URL", &server.base_url)
+            .env("PATH", &path)
+            .env("GH_MODE", mode)
+            .env("GH_REJECT", reject)
+            .env("GH_LOG", &log)
+            .output()
+            .await
+            .unwrap();
+        match expected {
+            Err(message) => {
+                assert_eq!(output.status.code(), Some(1), "{mode}: {}", both(&output));
+                assert!(stderr(&output).contains(message), "{}", both(&output));
+                assert!(!out_file.exists(), "{mode}: nothing pinned");
+            }
+            Ok(()) => {
+                assert!(output.status.success(), "{}", both(&output));
+                let text = std::fs::read_to_string(&out_file).unwrap();
+                assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 6);
+                let verified = std::fs::read_to_string(&log).unwrap();
+                for target in RELEASE_TARGETS {
+                    assert!(
+                        verified.contains(&asset_name(version, target)),
+                        "{target} verified: {verified}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The pinned file in the repository is honest: either nothing is pinned yet (then the action
 /// refuses with a clear error) or every target of its version is.
 #[tokio::test]

@@ -377,6 +377,7 @@ async fn npx_trustpub_runs_the_platform_package_from_a_registry() {
         )
         .await;
     }
+    eprintln!("npm: verdaccio up, both packed: {:.1?}", started.elapsed());
     let mut tarballs: Vec<PathBuf> = std::fs::read_dir(&packs)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -393,6 +394,7 @@ async fn npx_trustpub_runs_the_platform_package_from_a_registry() {
         .await;
     }
 
+    eprintln!("npm: both published: {:.1?}", started.elapsed());
     // An empty project installs `trustpub`; npm picks the platform package, no install script.
     let project = dir.path().join("project");
     std::fs::create_dir_all(&project).unwrap();

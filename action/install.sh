@@ -7,9 +7,12 @@
 #                              download nothing
 #   TRUSTPUB_VERSION           the release to install; empty: the version checksums.txt pins
 #   TRUSTPUB_TARGET            the Rust target triple to install, instead of detecting it
-#   TRUSTPUB_RELEASE_BASE_URL  where releases are downloaded from (tests point it at loopback);
+#   TRUSTPUB_RELEASE_BASE_URL  where releases are downloaded from: an https:// URL (a mirror);
 #                              default https://github.com/trustpub/trustpub/releases/download
-#   TRUSTPUB_CHECKSUMS_FILE    the pinned checksums (default: checksums.txt beside this script)
+#   TRUSTPUB_CHECKSUMS_FILE    tests only: another pinned checksums file than checksums.txt
+#                              beside this script
+#   TRUSTPUB_INSTALL_TESTING   `1` in the action's own tests: allows TRUSTPUB_CHECKSUMS_FILE and
+#                              an http://127.0.0.1 base URL. Nothing else may move the pin.
 #   RUNNER_OS, RUNNER_ARCH     set by GitHub Actions (uname is asked when they are not)
 #   RUNNER_TEMP                where to install (default: a new temporary directory)
 #   GITHUB_OUTPUT, GITHUB_PATH receive `path=<binary>` and the binary's directory, when set
@@ -70,12 +73,31 @@ export_binary() {
 
 if [ -n "${TRUSTPUB_BINARY:-}" ]; then
   binary="$(unix_path "$TRUSTPUB_BINARY")"
-  [ -f "$binary" ] || fail "TRUSTPUB_BINARY=$TRUSTPUB_BINARY does not exist: build trustpub (cargo build --release -p publisher-cli) or unset TRUSTPUB_BINARY to install a release"
+  [ -f "$binary" ] || fail "TRUSTPUB_BINARY=$TRUSTPUB_BINARY does not exist: build trustpub (cargo build --release -p trustpub) or unset TRUSTPUB_BINARY to install a release"
   version_line="$("$binary" --version 2>&1)" || fail "TRUSTPUB_BINARY=$TRUSTPUB_BINARY does not run (\`--version\` failed: $version_line)"
   echo "Using TRUSTPUB_BINARY ($version_line): nothing downloaded"
   export_binary "$binary"
   exit 0
 fi
+
+# --- Where from: the pin and the transport ------------------------------------------------------
+
+testing=false
+if [ "${TRUSTPUB_INSTALL_TESTING:-}" = 1 ]; then
+  testing=true
+fi
+# The pin is this copy of the action's checksums.txt: a job's environment cannot swap it.
+if [ -n "${TRUSTPUB_CHECKSUMS_FILE:-}" ] && [ "$testing" != true ]; then
+  fail "TRUSTPUB_CHECKSUMS_FILE is set: only the action's own tests may replace the pinned action/checksums.txt. Unset it (pin another trustpub by pinning another commit of the action)"
+fi
+base_url="${TRUSTPUB_RELEASE_BASE_URL:-$default_base_url}"
+case "$base_url" in
+  https://*) ;;
+  http://127.0.0.1:* | http://127.0.0.1/*)
+    [ "$testing" = true ] || fail "TRUSTPUB_RELEASE_BASE_URL=$base_url is not https: releases are downloaded over https only"
+    ;;
+  *) fail "TRUSTPUB_RELEASE_BASE_URL=$base_url is not https: releases are downloaded over https only" ;;
+esac
 
 # --- Which release, which target ----------------------------------------------------------------
 
@@ -126,7 +148,7 @@ detect_target() {
     # Windows on Arm runs x64 binaries under emulation.
     windows/x86_64 | windows/aarch64) target=x86_64-pc-windows-msvc ;;
     *)
-      fail "no prebuilt trustpub for ${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}: build it from source (cargo build --release -p publisher-cli) and set TRUSTPUB_BINARY to the binary"
+      fail "no prebuilt trustpub for ${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}: build it from source (cargo build --release -p trustpub) and set TRUSTPUB_BINARY to the binary"
       ;;
   esac
 }
@@ -165,13 +187,14 @@ temp_root="$(unix_path "${RUNNER_TEMP:-${TMPDIR:-/tmp}}")"
 work="$(mktemp -d "$temp_root/trustpub-install.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-base_url="${TRUSTPUB_RELEASE_BASE_URL:-$default_base_url}"
 url="${base_url%/}/v$version/$asset"
 curl_args=(--fail --location --silent --show-error --retry 3 --connect-timeout 30 --output "$work/$asset")
-if [ "$base_url" = "$default_base_url" ]; then
+case "$base_url" in
   # Only HTTPS, redirects included: the pin is the real check, this keeps the transport honest.
-  curl_args+=(--proto "=https" --proto-redir "=https")
-fi
+  https://*) curl_args+=(--proto "=https" --proto-redir "=https") ;;
+  # The tests' loopback server: no redirect may leave it.
+  *) curl_args+=(--proto "=http" --proto-redir "=http" --max-redirs 0) ;;
+esac
 echo "Downloading $url"
 curl "${curl_args[@]}" "$url" || fail "downloading $url failed: see the curl error above. Is trustpub $version released for $target?"
 
@@ -181,9 +204,9 @@ if [ "$actual" != "$expected" ]; then
 fi
 echo "sha256 $actual matches the pin in $(basename "$checksums_file")"
 
-install_root="$temp_root/trustpub-$version-$target"
-rm -rf "$install_root"
-mkdir -p "$install_root"
+# A fresh directory nobody else could have prepared (no fixed, guessable path).
+install_root="$(mktemp -d "$temp_root/trustpub-$version-$target.XXXXXX")" \
+  || fail "cannot create an install directory in $temp_root"
 case "$archive_ext" in
   tar.gz)
     tar -xzf "$work/$asset" -C "$install_root" || fail "unpacking $asset failed"

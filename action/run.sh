@@ -20,6 +20,8 @@
 #   (exec/exchange read INPUT_USER as the registry account, NuGet's policy owner; the PyPI
 #   default `__token__` means none)
 #   TRUSTPUB_BINARY                 the binary (install.sh's output); default `trustpub` on PATH
+#   TRUSTPUB_CA_FILE                extra CA certificates (PEM) to trust, passed as --ca-file: the
+#                                   one deliberate way to add a CA (SSL_CERT_FILE/DIR are cleared)
 #
 # As upstream: the kebab-case input wins over its snake_case alias, and the alias carries the
 # default. A boolean is true unless it is `false` (any case). Unset inputs take upstream's
@@ -81,9 +83,23 @@ for variable in TWINE_USERNAME TWINE_PASSWORD TWINE_REPOSITORY_URL PYPI_TOKEN NO
   unset "$variable"
 done
 
+# Nothing in the job's environment may reroute or re-root the requests that carry the job's
+# tokens, or hand trustpub an ID token of someone else's making: proxies, extra CA bundles and
+# planted token variables are cleared (the workflow names a CA deliberately with TRUSTPUB_CA_FILE).
+for variable in HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy \
+  SSL_CERT_FILE SSL_CERT_DIR NPM_ID_TOKEN SIGSTORE_ID_TOKEN; do
+  if [ -n "${!variable:-}" ]; then
+    echo "Clearing $variable from the environment: the action's requests go direct, trusting the system's CAs${TRUSTPUB_CA_FILE:+ and TRUSTPUB_CA_FILE}, with the runner's own ID tokens."
+  fi
+  unset "$variable"
+done
+
 args=()
 # Arguments after everything else (`-- bash -c RUN` for exec).
 tail_args=()
+if [ -n "${TRUSTPUB_CA_FILE:-}" ]; then
+  args+=(--ca-file "$TRUSTPUB_CA_FILE")
+fi
 if is_true "$verbose"; then
   args+=(-v)
 fi
@@ -160,8 +176,9 @@ if is_true "$dry_run"; then
   args+=(--dry-run)
 fi
 if [ "$command" = npm ]; then
-  # `trustpub npm publish` takes the directory holding the `npm pack` tarballs as its argument.
-  args+=("$packages_dir")
+  # `trustpub npm publish` takes the directory holding the `npm pack` tarballs as its argument,
+  # after `--`: a directory named `--token=…` stays a path.
+  args+=(-- "$packages_dir")
 fi
 
 # The command as it runs, quoted for a shell, with no secret in it (the password is not an

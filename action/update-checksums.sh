@@ -5,8 +5,10 @@
 #   action/update-checksums.sh <version> <dir>   hash the archives in <dir> (the release workflow
 #                                                runs this on the archives it just built)
 #   action/update-checksums.sh <version>         download the archives of the published release
-#                                                vX.Y.Z and hash them (run by a maintainer before
-#                                                committing the file; see docs/action.md)
+#                                                vX.Y.Z, verify each one's build attestation
+#                                                with `gh attestation verify` (fails when it
+#                                                cannot), and hash them (run by a maintainer
+#                                                before committing the file; see docs/action.md)
 #
 # Environment: TRUSTPUB_CHECKSUMS_FILE (output; default checksums.txt beside this script),
 # TRUSTPUB_RELEASE_BASE_URL (as in install.sh).
@@ -71,15 +73,20 @@ for target in $targets; do
 "
 done
 
-if [ $# -eq 1 ] && command -v gh >/dev/null 2>&1 && gh auth status >/dev/null 2>&1; then
-  # The release's provenance: each archive was built and signed by the release workflow.
-  for asset in "$dir"/trustpub-*; do
-    gh attestation verify "$asset" --repo trustpub/trustpub \
+if [ $# -eq 1 ]; then
+  # The release's provenance: each archive was built and signed by the release workflow. No
+  # verified attestation, no pin: a hash of whatever the server sent proves nothing.
+  command -v gh >/dev/null 2>&1 \
+    || fail "gh (the GitHub CLI) is not installed: the archives' build attestations cannot be verified, so nothing is pinned. Install gh and log in (gh auth login), then run this again"
+  gh auth status >/dev/null 2>&1 \
+    || fail "gh is not logged in: the archives' build attestations cannot be verified, so nothing is pinned. Run \`gh auth login\`, then this again"
+  for target in $targets; do
+    case "$target" in *windows*) ext=zip ;; *) ext=tar.gz ;; esac
+    asset="trustpub-$version-$target.$ext"
+    gh attestation verify "$dir/$asset" --repo trustpub/trustpub \
       --signer-workflow trustpub/trustpub/.github/workflows/release.yml >&2 \
-      || fail "$(basename "$asset") has no valid build attestation from trustpub's release workflow: do not pin it"
+      || fail "$asset has no valid build attestation from trustpub's release workflow: do not pin it"
   done
-elif [ $# -eq 1 ]; then
-  echo "::warning::gh is not installed or not logged in: the archives' build attestations were not verified. Run \`gh attestation verify <archive> --repo trustpub/trustpub\` before committing." >&2
 fi
 
 {

@@ -39,7 +39,7 @@ TARGET = ROOT / "target" / "release"
 
 def build() -> None:
     subprocess.run(
-        ["cargo", "build", "--release", "-p", "publisher-cli", "-p", "testbed"],
+        ["cargo", "build", "--release", "-p", "trustpub", "-p", "trustpub-testbed"],
         cwd=ROOT,
         check=True,
     )

@@ -25,6 +25,7 @@ pub enum CliError {
     #[error(transparent)]
     Sigstore(#[from] SigstoreError),
     /// The simulated services of `trustpub demo` failed.
+    #[cfg(feature = "demo")]
     #[error("the demo's simulated services failed: {0}")]
     Testbed(String),
     /// The command line is inconsistent in a way clap cannot see.
@@ -51,7 +52,9 @@ impl CliError {
                 | SigstoreError::Rekor { .. }
                 | SigstoreError::Signing { .. } => Outcome::UploadFailed,
             },
-            CliError::Testbed(_) | CliError::Internal(_) => Outcome::Internal,
+            #[cfg(feature = "demo")]
+            CliError::Testbed(_) => Outcome::Internal,
+            CliError::Internal(_) => Outcome::Internal,
         }
     }
 
@@ -64,6 +67,7 @@ impl CliError {
             CliError::Http(_) => "Network error",
             CliError::Sigstore(SigstoreError::Verification { .. }) => "Verification failed",
             CliError::Sigstore(_) => "Signing failed",
+            #[cfg(feature = "demo")]
             CliError::Testbed(_) => "Demo failed",
             CliError::Usage(_) => "Usage error",
             CliError::Internal(_) => "Internal error",

@@ -71,6 +71,7 @@ async fn install(
         ("TRUSTPUB_VERSION", release.version.as_str()),
         ("TRUSTPUB_RELEASE_BASE_URL", server.base_url.as_str()),
         ("TRUSTPUB_CHECKSUMS_FILE", checksums.to_str().unwrap()),
+        ("TRUSTPUB_INSTALL_TESTING", "1"),
         ("RUNNER_TEMP", runner.path().to_str().unwrap()),
         ("GITHUB_OUTPUT", github_output.to_str().unwrap()),
     ]
@@ -266,6 +267,7 @@ async fn install_sh_picks_the_target_for_each_runner() {
                 ("RUNNER_OS", os),
                 ("RUNNER_ARCH", arch),
                 ("TRUSTPUB_CHECKSUMS_FILE", empty.to_str().unwrap()),
+                ("TRUSTPUB_INSTALL_TESTING", "1"),
                 ("RUNNER_TEMP", dir.path().to_str().unwrap()),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -301,6 +303,7 @@ async fn install_sh_picks_the_target_for_each_runner() {
             "TRUSTPUB_CHECKSUMS_FILE".to_owned(),
             empty.to_str().unwrap().to_owned(),
         ),
+        ("TRUSTPUB_INSTALL_TESTING".to_owned(), "1".to_owned()),
     ]);
     let output = run_script(
         &bash,
@@ -315,6 +318,171 @@ async fn install_sh_picks_the_target_for_each_runner() {
         "{}",
         both(&output)
     );
+}
+
+/// Outside the action's own tests nothing moves the pin or weakens the transport: no other
+/// checksums file, no base URL that is not https (not even loopback http); in tests only
+/// loopback http. Each refusal comes before any download.
+#[tokio::test]
+async fn install_sh_refuses_another_pin_and_plain_http() {
+    let Some(bash) = bash_and_curl() else { return };
+    let version = env!("CARGO_PKG_VERSION");
+    let release = release(&bash, version).await;
+    let server = ReleaseServer::start(serve(&release)).await;
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("TRUSTPUB_INSTALL_TESTING", "")],
+            "TRUSTPUB_CHECKSUMS_FILE is set: only the action's own tests may replace the pinned action/checksums.txt",
+        ),
+        (
+            &[("TRUSTPUB_RELEASE_BASE_URL", "http://example.com/releases")],
+            "TRUSTPUB_RELEASE_BASE_URL=http://example.com/releases is not https",
+        ),
+        (
+            &[("TRUSTPUB_RELEASE_BASE_URL", "file:///tmp/releases")],
+            "TRUSTPUB_RELEASE_BASE_URL=file:///tmp/releases is not https",
+        ),
+        (
+            &[("TRUSTPUB_INSTALL_TESTING", "0")],
+            "TRUSTPUB_CHECKSUMS_FILE is set",
+        ),
+    ];
+    for (extra, message) in cases {
+        let (output, path) = install(&bash, &release, &server, &release.checksums, extra).await;
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{extra:?}: {}",
+            both(&output)
+        );
+        assert!(path.is_none(), "{extra:?}: nothing installed");
+        assert!(
+            stdout(&output).contains(&format!("::error title=trustpub install::{message}")),
+            "{extra:?}: {}",
+            both(&output)
+        );
+    }
+    // Loopback http without the test marker (and without a checksums override): refused too.
+    let dir = tempfile::tempdir().unwrap();
+    let env = BTreeMap::from(
+        [
+            ("TRUSTPUB_RELEASE_BASE_URL", server.base_url.as_str()),
+            ("RUNNER_TEMP", dir.path().to_str().unwrap()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let output = run_script(
+        &bash,
+        &workspace().join("action/install.sh"),
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert!(
+        stdout(&output).contains("is not https: releases are downloaded over https only"),
+        "{}",
+        both(&output)
+    );
+    assert!(server.requests().is_empty(), "nothing downloaded");
+
+    // The install unpacks into a fresh `mktemp -d` directory, not a fixed, guessable path.
+    let (output, path) = install(&bash, &release, &server, &release.checksums, &[]).await;
+    assert!(output.status.success(), "{}", both(&output));
+    let path = path.unwrap();
+    let root = Path::new(&path).parent().unwrap().parent().unwrap();
+    let name = root.file_name().unwrap().to_str().unwrap();
+    let fixed = format!("trustpub-{version}-{}", host_target());
+    assert!(
+        name.starts_with(&format!("{fixed}.")) && name.len() == fixed.len() + 7,
+        "{name}"
+    );
+}
+
+/// update-checksums.sh pins a published release only after `gh attestation verify` passed for
+/// every archive: no gh login, or one archive without a valid attestation, and nothing is
+/// written. (`gh` is a stand-in here: the tests reach no GitHub.)
+#[tokio::test]
+async fn update_checksums_refuses_a_release_whose_attestation_does_not_verify() {
+    let Some(bash) = bash_and_curl() else { return };
+    if cfg!(windows) {
+        // The stand-in `gh` is a bash script without an .exe: Git Bash would not find it.
+        return;
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let release = release(&bash, version).await;
+    let server = ReleaseServer::start(serve(&release)).await;
+    let fake_bin = release.dir.path().join("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let gh = fake_bin.join("gh");
+    std::fs::write(
+        &gh,
+        r#"#!/usr/bin/env bash
+echo "$*" >>"$GH_LOG"
+case "$1 $2" in
+  'auth status') [ "$GH_MODE" != logged-out ] ;;
+  'attestation verify') case "$3" in *"$GH_REJECT"*) exit 1 ;; esac ;;
+  *) exit 2 ;;
+esac
+"#,
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        fake_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let log = release.dir.path().join("gh.log");
+    for (mode, reject, expected) in [
+        ("logged-out", "none", Err("gh is not logged in")),
+        (
+            "ok",
+            "aarch64-apple-darwin",
+            Err("aarch64-apple-darwin.tar.gz has no valid build attestation"),
+        ),
+        ("ok", "none", Ok(())),
+    ] {
+        let out_file = release
+            .dir
+            .path()
+            .join(format!("pinned-{mode}-{reject}.txt"));
+        let output = tokio::process::Command::new(&bash)
+            .arg(workspace().join("action/update-checksums.sh"))
+            .arg(version)
+            .env("TRUSTPUB_CHECKSUMS_FILE", &out_file)
+            .env("TRUSTPUB_RELEASE_BASE_URL", &server.base_url)
+            .env("PATH", &path)
+            .env("GH_MODE", mode)
+            .env("GH_REJECT", reject)
+            .env("GH_LOG", &log)
+            .output()
+            .await
+            .unwrap();
+        match expected {
+            Err(message) => {
+                assert_eq!(output.status.code(), Some(1), "{mode}: {}", both(&output));
+                assert!(stderr(&output).contains(message), "{}", both(&output));
+                assert!(!out_file.exists(), "{mode}: nothing pinned");
+            }
+            Ok(()) => {
+                assert!(output.status.success(), "{}", both(&output));
+                let text = std::fs::read_to_string(&out_file).unwrap();
+                assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 6);
+                let verified = std::fs::read_to_string(&log).unwrap();
+                for target in RELEASE_TARGETS {
+                    assert!(
+                        verified.contains(&asset_name(version, target)),
+                        "{target} verified: {verified}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The pinned file in the repository is honest: either nothing is pinned yet (then the action

@@ -257,6 +257,7 @@ async fn run_sh_maps_npm_inputs() {
             "public",
             "--no-provenance",
             "--dry-run",
+            "--",
             "tarballs",
         ]
     );
@@ -281,6 +282,7 @@ async fn run_sh_maps_npm_inputs() {
             "publish",
             "--registry",
             "https://registry.npmjs.org/",
+            "--",
             "dist"
         ]
     );
@@ -390,6 +392,71 @@ async fn run_sh_maps_exec_and_exchange_inputs() {
     }
 }
 
+/// Proxies, extra CA bundles and planted ID tokens in the job's environment never reach
+/// trustpub; a CA named with TRUSTPUB_CA_FILE does, as `--ca-file`.
+#[tokio::test]
+async fn run_sh_clears_proxies_cas_and_planted_tokens() {
+    let Some(bash) = bash() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = dir.path().join("env-recorder");
+    std::fs::write(
+        &recorder,
+        "#!/usr/bin/env bash
+printf '%s\\n' \"$@\" >\"$RECORD_DIR/args\"\nenv >\"$RECORD_DIR/env\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let planted = [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "NPM_ID_TOKEN",
+        "SIGSTORE_ID_TOKEN",
+    ];
+    for command in ["pypi", "npm"] {
+        let mut env: BTreeMap<String, String> = planted
+            .iter()
+            .map(|name| ((*name).to_owned(), format!("planted-{name}")))
+            .collect();
+        env.insert("INPUT_COMMAND".into(), command.into());
+        env.insert("TRUSTPUB_CA_FILE".into(), "/etc/corp-ca.pem".into());
+        env.insert("TRUSTPUB_BINARY".into(), recorder.to_str().unwrap().into());
+        env.insert("RECORD_DIR".into(), dir.path().to_str().unwrap().into());
+        let output = run_script(&bash, &workspace().join("action/run.sh"), &env, dir.path()).await;
+        assert!(output.status.success(), "{}", both(&output));
+        let seen = std::fs::read_to_string(dir.path().join("env")).unwrap();
+        for name in planted {
+            assert!(
+                !seen
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{name}="))),
+                "{command}: {name} reached trustpub"
+            );
+            assert!(
+                stdout(&output).contains(&format!("Clearing {name} from the environment")),
+                "{}",
+                both(&output)
+            );
+        }
+        let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+        assert!(
+            args.starts_with("--ca-file\n/etc/corp-ca.pem\n"),
+            "{command}: {args}"
+        );
+    }
+}
+
 // ----- The action's two steps against the testbed, with the real binary ----------------------
 
 /// Runs the action's steps as the runner would for a workflow step `with:` these inputs:
@@ -431,6 +498,10 @@ async fn run_action(
     let path = output_value(&github_output, "path").expect("install.sh sets the path output");
 
     let mut run_env = job_env.clone();
+    // run.sh clears SSL_CERT_FILE; the testbed's CA is named the deliberate way.
+    if let Some(ca) = job_env.get("SSL_CERT_FILE") {
+        run_env.insert("TRUSTPUB_CA_FILE".into(), ca.clone());
+    }
     run_env.extend(step_env(
         &action,
         "Publish with trustpub",

@@ -127,8 +127,13 @@ fn workflows_grant_nothing_by_default_and_pin_every_action() {
     }
     assert_eq!(
         id_token_jobs,
-        [".github/workflows/release.yml:publish"],
-        "`id-token: write` only where signing happens"
+        [
+            ".github/workflows/release.yml:publish",
+            ".github/workflows/release.yml:publish-pypi",
+            ".github/workflows/release.yml:publish-npm",
+            ".github/workflows/release.yml:publish-crates"
+        ],
+        "`id-token: write` only where signing or publishing happens"
     );
 }
 
@@ -161,7 +166,17 @@ fn release_builds_hashes_then_signs_in_a_separate_gated_job() {
     assert_eq!(tags, &[Yaml::String("v*".into())]);
 
     let jobs = &workflow["jobs"];
-    assert_eq!(keys(jobs), ["build", "checksums", "publish"]);
+    assert_eq!(
+        keys(jobs),
+        [
+            "build",
+            "checksums",
+            "publish",
+            "publish-pypi",
+            "publish-npm",
+            "publish-crates"
+        ]
+    );
     for (name, job) in entries(jobs) {
         assert_tag_guard(&name, job);
     }
@@ -253,6 +268,51 @@ fn release_builds_hashes_then_signs_in_a_separate_gated_job() {
         publish_steps[signing]["with"]["subject-checksums"].as_str(),
         Some("dist/SHA256SUMS")
     );
+
+    // One job per registry after the GitHub release: its own environment, `id-token: write`
+    // for itself, no cache, only files SHA256SUMS lists (checked) go out, with trustpub.
+    for (name, environment, command) in [
+        ("publish-pypi", "pypi", "pypi upload --attestations true"),
+        (
+            "publish-npm",
+            "npm",
+            "npm publish --access public --provenance",
+        ),
+        (
+            "publish-crates",
+            "crates-io",
+            "exec crates-io -- cargo publish",
+        ),
+    ] {
+        let job = &jobs[name];
+        assert_eq!(job["environment"].as_str(), Some(environment), "{name}");
+        assert_eq!(job["needs"].as_str(), Some("publish"), "{name}");
+        assert_eq!(
+            job["permissions"]["id-token"].as_str(),
+            Some("write"),
+            "{name}"
+        );
+        let steps = steps(job);
+        assert!(
+            !steps.iter().any(|step| uses(step).is_some_and(|u| {
+                u.starts_with("actions/cache@") || u.starts_with("actions/setup-")
+            })),
+            "{name}: no cache"
+        );
+        let runs: Vec<&str> = steps
+            .iter()
+            .filter_map(|step| step["run"].as_str())
+            .collect();
+        let check = runs
+            .iter()
+            .position(|run| run.contains("sha256sum --check --strict"))
+            .unwrap_or_else(|| panic!("{name} checks its files against SHA256SUMS"));
+        let upload = runs
+            .iter()
+            .position(|run| run.contains(command))
+            .unwrap_or_else(|| panic!("{name} runs `trustpub {command}`"));
+        assert!(check < upload, "{name}: verify, then upload");
+    }
 }
 
 #[test]
@@ -276,10 +336,10 @@ fn ci_runs_the_gates_of_ci_run() {
         .collect();
     for gate in [
         "cargo fmt --all --check",
-        "cargo clippy --workspace --all-targets --locked -- -D warnings",
+        "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings",
         "bash .ci/run",
         "cargo doc --workspace --no-deps",
-        "cargo test --locked -p publisher-cli --test action",
+        "cargo test --locked -p trustpub --test action",
     ] {
         assert!(
             runs.iter().any(|run| run.contains(gate)),

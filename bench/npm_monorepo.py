@@ -37,7 +37,7 @@ NODE_MODULES = Path(os.environ.get("TRUSTPUB_NODE_MODULES", ROOT / ".ci" / "node
 
 def build() -> None:
     subprocess.run(
-        ["cargo", "build", "--release", "-p", "publisher-cli", "-p", "testbed"],
+        ["cargo", "build", "--release", "-p", "trustpub", "-p", "trustpub-testbed"],
         cwd=ROOT,
         check=True,
     )

@@ -181,7 +181,13 @@ impl Publisher {
                     });
                 }
             };
-            let response = ResponseText::read(response).await;
+            let response =
+                ResponseText::read(response)
+                    .await
+                    .map_err(|source| PublishError::Transport {
+                        package: package.clone(),
+                        source,
+                    })?;
             let status = response.status;
             if response.is_success() {
                 return Ok(PublishStatus::Published);
@@ -248,7 +254,10 @@ impl Publisher {
         if !response.status().is_success() {
             return None;
         }
-        let packument: Value = response.json().await.ok()?;
+        let packument = ResponseText::read_capped(response, oidc_core::http::PAGE_BODY_CAP)
+            .await
+            .ok()?;
+        let packument: Value = serde_json::from_str(&packument.body).ok()?;
         packument
             .pointer(&format!(
                 "/versions/{}/dist/integrity",

@@ -7,6 +7,7 @@
 //! ([`http`]), and knows the CI context: which events may publish and how to talk to the runner
 //! through workflow commands ([`ci`]).
 
+pub mod audience;
 pub mod ci;
 pub mod claims;
 pub mod doctor;

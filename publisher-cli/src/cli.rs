@@ -38,6 +38,17 @@ pub struct GlobalArgs {
     /// Extra CA certificates (PEM) to trust, on top of the platform's and `SSL_CERT_FILE`.
     #[arg(long, value_name = "PEM", global = true)]
     pub ca_file: Vec<std::path::PathBuf>,
+
+    /// The overall deadline, in seconds, of each API request (token, exchange, index lookups),
+    /// on top of the read timeout: a server that answers one byte at a time cannot hold the
+    /// job longer. Uploads have a deadline of an hour.
+    #[arg(long, value_name = "SECONDS", global = true, env = "TRUSTPUB_HTTP_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_timeout: u64,
+
+    /// An OIDC ID token in a file, for CI systems trustpub cannot ask for one itself. Used for
+    /// requests of the audience it is for; everything else is asked of the CI.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub id_token_file: Option<std::path::PathBuf>,
 }
 
 /// The subcommands.
@@ -105,7 +116,8 @@ pub struct SigstoreArgs {
 /// the point of no return, and the Sigstore instance that signs.
 #[derive(Debug, Clone, Args)]
 pub struct PublishRunArgs {
-    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
+    /// Accepted for compatibility, no effect: same-repository `pull_request` runs may publish
+    /// (with a warning); `pull_request_target` never.
     #[arg(long)]
     pub allow_pull_request: bool,
 
@@ -162,9 +174,21 @@ pub struct PypiUploadArgs {
     #[arg(long, env = "TWINE_USERNAME", default_value = "__token__")]
     pub user: String,
 
-    /// Password or API token: turns trusted publishing off. Prefer trusted publishing.
-    #[arg(long, env = "TWINE_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    /// Password or API token: turns trusted publishing off. Prefer trusted publishing; on the
+    /// command line other processes can read it: prefer TWINE_PASSWORD or --password-stdin.
+    #[arg(long, env = "TWINE_PASSWORD", hide_env_values = true, value_parser = crate::trust::secret_arg)]
+    pub password: Option<oidc_core::Secret>,
+
+    /// Read the password or API token from standard input.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+
+    /// The audience this index may ask for, when it is the audience of another service
+    /// (`pypi` on a mirror of PyPI's API): without it such an index is refused, so it cannot
+    /// collect a token for PyPI, Sigstore or a cloud. pypi.org and test.pypi.org always get
+    /// exactly their own (`pypi`, `testpypi`).
+    #[arg(long, value_name = "AUDIENCE", env = "TRUSTPUB_PYPI_AUDIENCE")]
+    pub audience: Option<String>,
 
     /// Check every distribution's metadata and description before uploading.
     #[arg(long, visible_alias = "verify_metadata", value_parser = action_bool, num_args = 0..=1, default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
@@ -244,8 +268,12 @@ pub struct NpmPublishArgs {
 
     /// A registry token instead of trusted publishing (for registries without OIDC). Prefer
     /// trusted publishing.
-    #[arg(long, env = "NODE_AUTH_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[arg(long, env = "NODE_AUTH_TOKEN", hide_env_values = true, value_parser = crate::trust::secret_arg)]
+    pub token: Option<oidc_core::Secret>,
+
+    /// Read the registry token from standard input.
+    #[arg(long, conflicts_with = "token")]
+    pub token_stdin: bool,
 
     /// Options every publishing command takes.
     #[command(flatten)]

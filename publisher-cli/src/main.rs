@@ -12,11 +12,12 @@ mod exit;
 mod output;
 mod progress;
 mod signing;
+mod trust;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command, NpmCommand, PypiCommand};
@@ -26,8 +27,11 @@ use crate::exit::Outcome;
 use crate::output::Printer;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             // --help and --version are not errors; everything else clap rejects is usage.
             let outcome = if err.use_stderr() {
@@ -41,6 +45,10 @@ fn main() -> ExitCode {
     };
     init_logging(cli.global.verbose);
     let printer = Printer::from_process(cli.global.quiet);
+    if let Err(err) = trust::complete_secrets(&mut cli, &matches, &printer) {
+        printer.error(err.title(), &err.to_string());
+        return err.outcome().into();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,10 +96,15 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
 
 /// The context of a real run: the process environment.
 fn process_context(cli: &Cli) -> Result<Context, CliError> {
-    Ok(Context::new(
-        Arc::new(oidc_core::ProcessEnv),
-        cli.global.ca_file.clone(),
-    )?)
+    let config = oidc_core::HttpConfig {
+        extra_ca_files: cli.global.ca_file.clone(),
+        request_deadline: std::time::Duration::from_secs(cli.global.http_timeout),
+        ..oidc_core::HttpConfig::default()
+    };
+    Ok(
+        Context::with_config(Arc::new(oidc_core::ProcessEnv), &config)?
+            .with_id_token_file(cli.global.id_token_file.clone()),
+    )
 }
 
 /// Logs go to stderr. `-v` shows trustpub's info, `-vv` debug, `-vvv` trace (and debug for the
@@ -109,7 +122,9 @@ fn init_logging(verbose: u8) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(output::log_writer)
+        // The log writer escapes control characters, so no color codes in logs.
+        .with_ansi(false)
         .with_target(verbose >= 2)
         .without_time()
         .try_init();

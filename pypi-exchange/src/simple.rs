@@ -76,7 +76,7 @@ pub async fn project_files(
                 .header("Cache-Control", "max-age=0")
         })
         .await?;
-    let response = ResponseText::read(response).await;
+    let response = ResponseText::read_capped(response, oidc_core::http::PAGE_BODY_CAP).await?;
     if response.status == 404 {
         return Ok(None);
     }

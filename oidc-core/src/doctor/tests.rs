@@ -77,7 +77,15 @@ fn refused_events_are_errors() {
     assert!(prt[0].detail.contains("PyPI refuses these tokens too"));
     assert!(prt[0].fix.as_deref().unwrap().contains("workflow_dispatch"));
     let pr = live(&with(json!({"event_name": "pull_request"})));
-    assert_eq!(codes(&pr), [(Severity::Error, "event-pull-request")]);
+    // Same-repository pull requests may publish (with a warning); so may workflow_run and
+    // issue_comment.
+    assert_eq!(codes(&pr), [(Severity::Warning, "event-pull-request")]);
+    let wr = live(&with(json!({"event_name": "workflow_run"})));
+    assert_eq!(codes(&wr), [(Severity::Warning, "event-workflow-run")]);
+    assert_eq!(
+        checks::event_refusal(&with(json!({"event_name": "pull_request"}))),
+        None
+    );
     assert_eq!(
         checks::event_refusal(&with(json!({"event_name": "pull_request_target"}))).as_deref(),
         Some("pull_request_target")

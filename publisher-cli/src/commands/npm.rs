@@ -10,7 +10,7 @@ use npm_exchange::provenance::{
     check_provenance_preconditions, fetch_package_visibility,
 };
 use npm_exchange::{NpmExchange, NpmRegistry, PublishStatus, Publisher};
-use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::ci::MaskSink;
 use oidc_core::sigstore::{
     ArtifactDigest, ExpectedIdentity, KeylessSigner, SigningJob, SigstoreConfig, verify_bundle,
 };
@@ -42,8 +42,7 @@ pub async fn publish(
         .token
         .clone()
         .filter(|t| !t.is_empty())
-        .or_else(|| context.env.non_empty("NPM_TOKEN"))
-        .map(Secret::new);
+        .or_else(|| context.env.non_empty("NPM_TOKEN").map(Secret::new));
     if let Some(token) = &token {
         printer.mask(token.expose());
         printer.warning(
@@ -74,11 +73,7 @@ pub async fn publish(
         RetryPolicy::default(),
     );
     let detector = context.detector();
-    let github = GithubContext::from_env(context.env.as_ref());
-    let event_name = github.and_then(|g| g.event_name);
-    let policy = EventPolicy {
-        allow_pull_request: args.run.allow_pull_request,
-    };
+    let policy = args.run.event_policy(printer);
     let mut table = String::from(
         "## trustpub: npm publish\n\n| Package | Tag | Size | Result |\n|---|---|---|---|\n",
     );
@@ -95,15 +90,7 @@ pub async fn publish(
                     registry.clone(),
                     document.name().clone(),
                 );
-                match obtain(
-                    &detector,
-                    &exchange,
-                    &policy,
-                    event_name.as_deref(),
-                    printer as &dyn MaskSink,
-                )
-                .await
-                {
+                match obtain(&detector, &exchange, &policy, printer as &dyn MaskSink).await {
                     Ok(obtained) => {
                         printer.status(
                             "Exchanged",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::ci::{GithubContext, MaskSink};
 use oidc_core::sigstore::{
     ArtifactDigest, ExpectedIdentity, SigningJob, SigstoreConfig, TrustRoot, verify_bundle,
 };
@@ -50,7 +50,8 @@ pub async fn upload(
         None
     };
 
-    let exchange = PypiExchange::new(context.http.clone(), index.clone());
+    let exchange = PypiExchange::new(context.http.clone(), index.clone())
+        .with_allowed_audience(args.audience.clone());
     // 1. Find, read and validate everything before anything is minted. Meanwhile, with trusted
     //    publishing, learn the index's audience: a harmless GET that takes one round trip off
     //    the critical path (a failure here is reported when the token is minted).
@@ -144,15 +145,10 @@ pub async fn upload(
         }
         Auth::Trusted => {
             let detector = context.detector();
-            let github = GithubContext::from_env(context.env.as_ref());
-            let policy = EventPolicy {
-                allow_pull_request: args.run.allow_pull_request,
-            };
             let session = Session::new(
                 &detector,
                 &exchange,
-                policy,
-                github.and_then(|g| g.event_name),
+                args.run.event_policy(printer),
                 printer as &dyn MaskSink,
             );
             // Mint before the first file so a refused exchange stops everything cleanly.
@@ -368,7 +364,7 @@ fn resolve_auth(
         .password
         .clone()
         .filter(|p| !p.is_empty())
-        .or_else(|| context.env.non_empty("PYPI_TOKEN"));
+        .or_else(|| context.env.non_empty("PYPI_TOKEN").map(Secret::new));
     let Some(password) = password else {
         if args.user != "__token__" {
             return Err(CliError::Usage(format!(
@@ -383,7 +379,7 @@ fn resolve_auth(
             "password-based uploads are disabled on PyPI: use trusted publishing (no --password) or an API token with --user __token__".into(),
         ));
     }
-    if index.is_pypi_or_testpypi() && !password.starts_with("pypi-") {
+    if index.is_pypi_or_testpypi() && !password.expose().starts_with("pypi-") {
         printer.warning(
             "Potentially invalid token",
             "the password does not start with `pypi-`, as PyPI API tokens do: check that it is the token itself",
@@ -403,7 +399,7 @@ fn resolve_auth(
     printer.warning("Upgrade to Trusted Publishing", &advice);
     Ok(Auth::Token {
         username: args.user.clone(),
-        password: Secret::new(password),
+        password,
     })
 }
 

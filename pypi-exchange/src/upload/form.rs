@@ -92,7 +92,7 @@ pub(crate) async fn send(
     if status.is_success() {
         return Ok(());
     }
-    let response = ResponseText::read(response).await;
+    let response = ResponseText::read(response).await.map_err(transport)?;
     Err(UploadError::Rejected {
         filename: dist.filename.clone(),
         status: response.status,

@@ -142,6 +142,7 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
         no_provenance: false,
         provenance_file: None,
         token: None,
+        token_stdin: false,
         run: PublishRunArgs {
             allow_pull_request: false,
             dry_run: false,
@@ -260,6 +261,8 @@ fn upload_args(testbed: &Testbed, dir: std::path::PathBuf) -> PypiUploadArgs {
         packages_dir: "dist".into(),
         user: "__token__".into(),
         password: None,
+        password_stdin: false,
+        audience: Some("pypi".into()),
         verify_metadata: true,
         skip_existing: false,
         print_hash: true,

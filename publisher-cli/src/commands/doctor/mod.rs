@@ -106,6 +106,11 @@ pub struct DoctorPypiArgs {
     #[arg(long, value_name = "NAME")]
     pub project: Option<String>,
 
+    /// The audience this index may ask for, when it is the audience of another service
+    /// (`pypi` on a mirror of PyPI's API). pypi.org and test.pypi.org always get their own.
+    #[arg(long, value_name = "AUDIENCE", env = "TRUSTPUB_PYPI_AUDIENCE")]
+    pub audience: Option<String>,
+
     /// What every doctor takes.
     #[command(flatten)]
     pub common: DoctorArgs,
@@ -171,6 +176,7 @@ pub async fn run(
             if let Some(project) = &args.project {
                 doctor = doctor.with_project(project);
             }
+            doctor = doctor.with_allowed_audience(args.audience.clone());
             (Registry::Pypi, Box::new(doctor), &args.common)
         }
         DoctorCommand::Npm(args) => {

@@ -883,7 +883,7 @@ mod tests {
     use crate::env::MapEnv;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use wiremock::matchers::{header, header_exists, method, path};
+    use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
     fn fast_client() -> HttpClient {
@@ -1046,37 +1046,190 @@ mod tests {
         insta::assert_snapshot!(err, @"refusing to send credentials over plain HTTP to http://upload.example.com/legacy/: use an https:// URL (plain http is allowed only for 127.0.0.1, ::1 and localhost)");
     }
 
+    async fn redirecting(status: u16, to: &str) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(status).insert_header("Location", to))
+            .mount(&server)
+            .await;
+        Mock::given(path("/landing"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
+            .mount(&server)
+            .await;
+        server
+    }
+
     #[tokio::test]
-    async fn authorization_is_not_forwarded_to_another_host() {
+    async fn requests_carrying_a_secret_follow_no_redirect() {
         let other = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/landing"))
-            .and(header_exists("authorization"))
-            .respond_with(ResponseTemplate::new(500))
-            .mount(&other)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/landing"))
+        Mock::given(path("/steal"))
             .respond_with(ResponseTemplate::new(200))
+            .expect(0)
             .mount(&other)
             .await;
-        let origin = MockServer::start().await;
-        // Another port on the same IP, addressed as `localhost`: another host to reqwest.
-        let target = other.uri().replace("127.0.0.1", "localhost");
-        Mock::given(method("GET"))
-            .and(path("/x"))
-            .and(header("authorization", "Bearer secret"))
-            .respond_with(
-                ResponseTemplate::new(302).insert_header("Location", format!("{target}/landing")),
-            )
-            .mount(&origin)
-            .await;
-        let url = Url::parse(&format!("{}/x", origin.uri())).unwrap();
+        let target = format!("{}/steal", other.uri());
+        for same_origin in [false, true] {
+            let server = redirecting(307, "/landing").await;
+            let location = if same_origin {
+                format!("{}/landing", server.uri())
+            } else {
+                target.clone()
+            };
+            let server = redirecting(307, &location).await;
+            let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+            // A body, a bearer token: the 307 comes back unfollowed.
+            for secret in [
+                &(|c: &reqwest::Client, u: &Url| c.post(u.clone()).body("{\"token\":\"jwt\"}"))
+                    as &dyn Fn(&reqwest::Client, &Url) -> RequestBuilder,
+                &|c: &reqwest::Client, u: &Url| c.get(u.clone()).bearer_auth("secret"),
+            ] {
+                let response = fast_client()
+                    .send_once("mint", &url, |c| secret(c, &url))
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 307);
+                let text = ResponseText::read(response).await.unwrap();
+                assert!(
+                    text.summary().starts_with("a redirect to "),
+                    "{}",
+                    text.summary()
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn other_requests_follow_same_origin_redirects_only() {
+        let server = redirecting(302, "/landing").await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
         let response = fast_client()
-            .send("test", &url, |c| c.get(url.clone()).bearer_auth("secret"))
+            .send("lookup", &url, |c| c.get(url.clone()))
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
+        // Another port is another origin.
+        let other = redirecting(200, "/").await;
+        let server = redirecting(302, &format!("{}/landing", other.uri())).await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let err = fast_client()
+            .send("lookup", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("to another origin"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn bodies_are_capped_and_the_error_names_host_and_cap() {
+        let server = MockServer::start().await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("y".repeat(2048)))
+            .mount(&server)
+            .await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let response = fast_client()
+            .send("t", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap();
+        let err = ResponseText::read_capped(response, 1024).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("the answer from 127.0.0.1:") && text.contains("larger than 1 KiB"),
+            "{text}"
+        );
+        let response = fast_client()
+            .send("t", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap();
+        assert_eq!(ResponseText::read(response).await.unwrap().body.len(), 2048);
+        assert_eq!(human_size(JSON_BODY_CAP), "1 MiB");
+        assert_eq!(human_size(PAGE_BODY_CAP), "64 MiB");
+    }
+
+    #[tokio::test]
+    async fn every_request_has_an_overall_deadline() {
+        let server = MockServer::start().await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let config = HttpConfig {
+            request_deadline: Duration::from_millis(300),
+            retry: RetryPolicy::none(),
+            ..HttpConfig::default()
+        };
+        let client = HttpClient::new(&config, &MapEnv::new()).unwrap();
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let started = std::time::Instant::now();
+        let err = client
+            .send("slow", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    }
+
+    #[test]
+    fn proxies_never_see_loopback_or_metadata_requests() {
+        let env = MapEnv::new()
+            .with("HTTPS_PROXY", "http://proxy.corp:3128")
+            .with("http_proxy", "proxy.corp:8080")
+            .with("NO_PROXY", "internal.example, .corp.example");
+        let proxies = ProxySettings::from_env(&env);
+        let proxy = |url: &str| {
+            proxies
+                .proxy_for(&Url::parse(url).unwrap())
+                .map(|u| u.to_string())
+        };
+        assert_eq!(
+            proxy("https://upload.pypi.org/legacy/").as_deref(),
+            Some("http://proxy.corp:3128/")
+        );
+        assert_eq!(
+            proxy("http://example.com/").as_deref(),
+            Some("http://proxy.corp:8080/")
+        );
+        for direct in [
+            "https://127.0.0.1:8443/x",
+            "http://localhost/x",
+            "https://[::1]/x",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://[fd00:ec2::254]/",
+            "https://internal.example/x",
+            "https://pypi.corp.example/x",
+        ] {
+            assert_eq!(proxy(direct), None, "{direct}");
+        }
+    }
+
+    #[test]
+    fn the_network_setup_is_named_for_requests_carrying_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = MapEnv::new()
+            .with("HTTPS_PROXY", "http://user:pw@proxy.corp:3128")
+            .with("SSL_CERT_DIR", dir.path().to_str().unwrap());
+        let client = HttpClient::new(&HttpConfig::default(), &env).unwrap();
+        let notes = client.network_notes(&Url::parse("https://upload.pypi.org/legacy/").unwrap());
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("http://proxy.corp:3128/") && !notes[0].contains("pw"),
+            "{notes:?}"
+        );
+        assert!(notes[1].contains("SSL_CERT_DIR="), "{notes:?}");
+        let loopback = client.network_notes(&Url::parse("https://127.0.0.1/").unwrap());
+        assert_eq!(loopback.len(), 1, "{loopback:?}");
+    }
+
+    #[test]
+    fn remote_text_is_escaped_and_cut() {
+        assert_eq!(
+            escape_remote("a\n::stop-commands::x\r\u{202e}\u{1b}[1m", 100),
+            "a\\n::stop-commands::x\\r\\u{202e}\\u{1b}[1m"
+        );
+        assert_eq!(escape_remote("abcdef", 3), "abc…");
+        assert_eq!(
+            summarize_body(None, "{\"message\":\"x\\n::error::pwned\"}"),
+            "x\\n::error::pwned"
+        );
     }
 
     #[test]

@@ -84,3 +84,33 @@ impl PublishRunArgs {
         EventPolicy
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use crate::cli::{Cli, Command, PypiCommand};
+
+    #[test]
+    fn a_password_flag_lands_in_a_secret_and_never_in_debug() {
+        let matches = Cli::command()
+            .try_get_matches_from([
+                "trustpub",
+                "pypi",
+                "upload",
+                "--password",
+                "pypi-hunter2-very-secret",
+            ])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let Command::Pypi(PypiCommand::Upload(args)) = &cli.command else {
+            panic!("not pypi upload");
+        };
+        assert_eq!(
+            args.password.as_ref().unwrap().expose(),
+            "pypi-hunter2-very-secret"
+        );
+    }
+}

@@ -218,7 +218,7 @@ fn clock_findings(claims: &Claims, mode: Mode, now: i64) -> Vec<Finding> {
             "The captured token has expired",
             format!(
                 "it expired {} s ago: registries would refuse it now, which says nothing about the trusted-publisher configuration the claims are compared with",
-                now - exp
+                now.saturating_sub(exp)
             ),
         )),
         _ => {}

@@ -517,3 +517,23 @@ fn offline_diagnoses_never_exchange() {
     assert_eq!(json["findings"][0]["severity"], "error");
     assert_eq!(json["checks"][0]["verdict"], "match");
 }
+
+#[test]
+fn extreme_token_times_do_not_overflow() {
+    for (iat, exp, nbf) in [
+        (i64::MIN, i64::MAX, i64::MIN),
+        (i64::MAX, i64::MIN, i64::MAX),
+        (i64::MAX, i64::MAX, i64::MAX),
+        (i64::MIN, i64::MIN, i64::MIN),
+    ] {
+        let claims = with(json!({"iat": iat, "exp": exp, "nbf": nbf}));
+        let _ = live(&claims);
+        let _ = check_claims(
+            &claims,
+            Some("pypi"),
+            &requirements(true),
+            Mode::Offline,
+            NOW,
+        );
+    }
+}

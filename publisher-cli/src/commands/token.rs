@@ -96,3 +96,15 @@ fn describe_expiry(exp: i64) -> String {
         None => "long ago (expired)".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::describe_expiry;
+
+    #[test]
+    fn extreme_expiries_do_not_overflow() {
+        assert_eq!(describe_expiry(i64::MAX), "in the far future");
+        assert_eq!(describe_expiry(i64::MIN), "long ago (expired)");
+        assert!(describe_expiry(0).ends_with("s ago (expired)"));
+    }
+}

@@ -795,3 +795,45 @@ async fn a_slow_drip_server_cannot_hold_the_job() {
     // audience is asked for once during validation and once before minting).
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
 }
+
+#[tokio::test]
+async fn the_doctor_names_the_proxy_and_extra_cas_the_token_would_pass() {
+    let testbed = testbed().await;
+    let proxy = Hostile::start(|_| Reply::Full {
+        status: 502,
+        headers: vec![],
+        body: Vec::new(),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = testbed.github_env();
+    env.insert("HTTPS_PROXY".into(), proxy.origin.clone());
+    let (output, _, _) = run(
+        &[
+            "doctor",
+            "pypi",
+            "--repository-url",
+            "https://pypi.example.invalid/legacy/",
+            "--format",
+            "json",
+        ],
+        &env,
+        dir.path(),
+        None,
+    )
+    .await;
+    let document: serde_json::Value = serde_json::from_str(&stdout(&output))
+        .unwrap_or_else(|err| panic!("{err}: {}", stdout(&output)));
+    let network = document["network"].to_string();
+    assert!(
+        network.contains(&format!("through the proxy {}", proxy.origin)),
+        "{network}"
+    );
+    assert!(network.contains("SSL_CERT_FILE="), "{network}");
+    // The request for another host did go to the proxy (a CONNECT tunnel), the token did not.
+    assert!(
+        proxy.seen().iter().all(|s| s.method == "CONNECT"),
+        "{:?}",
+        proxy.paths()
+    );
+}

@@ -208,12 +208,16 @@ pub async fn run(
             diagnose_offline(doctor.as_ref(), &claims, unix_now())
         }
         None => {
-            diagnose(
+            let mut diagnosis = diagnose(
                 doctor.as_ref(),
                 &context.detector(),
                 printer as &dyn MaskSink,
             )
-            .await
+            .await;
+            if let Ok(target) = url::Url::parse(&diagnosis.target) {
+                diagnosis.network = context.http.network_notes(&target);
+            }
+            diagnosis
         }
     };
     let outcome = outcome(diagnosis.conclusion());

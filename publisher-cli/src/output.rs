@@ -60,7 +60,7 @@ pub fn shown(text: &str, line_cap: usize, message_cap: usize) -> String {
         } else {
             escaped
         };
-        total = total.saturating_add(line.chars().count());
+        total = total.saturating_add(line.chars().count() + 1);
         if total > message_cap {
             out.push_str("… (message cut)");
             break;

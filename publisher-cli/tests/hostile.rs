@@ -822,8 +822,14 @@ async fn the_doctor_names_the_proxy_and_extra_cas_the_token_would_pass() {
         None,
     )
     .await;
-    let document: serde_json::Value = serde_json::from_str(&stdout(&output))
-        .unwrap_or_else(|err| panic!("{err}: {}", stdout(&output)));
+    // Annotations come first on a GitHub runner; the document is the rest.
+    let json: String = stdout(&output)
+        .lines()
+        .filter(|line| !line.starts_with("::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let document: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|err| panic!("{err}: {json}"));
     let network = document["network"].to_string();
     assert!(
         network.contains(&format!("through the proxy {}", proxy.origin)),

@@ -75,8 +75,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let index = PackageIndex::parse(testbed.pypi_upload_url().as_str())?;
-    let exchange = PypiExchange::new(http.clone(), index.clone());
-    let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
+    let exchange = PypiExchange::new(http.clone(), index.clone())
+        // The testbed's index is not pypi.org: allow it the audience `pypi` explicitly.
+        .with_allowed_audience(Some("pypi".into()));
+    let session = Session::new(&detector, &exchange, EventPolicy, &NoMask);
 
     let uploader = Uploader::new(http, index, UploadOptions::default());
     let results = uploader

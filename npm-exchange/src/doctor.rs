@@ -15,7 +15,6 @@ use oidc_core::doctor::{
     Attempt, ClaimRequirements, Comparison, ExchangeOutcome, Expectations, FieldCheck, Finding,
     FormField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
 };
-use oidc_core::http::ResponseText;
 use oidc_core::process::BoxFuture;
 use oidc_core::{AmbientToken, HttpClient, HttpError, TokenRequest};
 use tokio::sync::OnceCell;
@@ -85,7 +84,7 @@ impl NpmDoctor {
                     c.get(url.clone()).header("Accept", "application/json")
                 })
                 .await?;
-            let status = ResponseText::read(response).await.status;
+            let status = response.status().as_u16();
             if (200..300).contains(&status) {
                 return Ok(if statuses.is_empty() {
                     PackagePresence::Published

@@ -12,9 +12,6 @@ use serde_json::Value;
 use crate::package::{PackageName, PublishDocument, package_url};
 use crate::registry::NpmRegistry;
 
-/// The largest packument read when reconciling an existing version.
-const MAX_PACKUMENT_BYTES: usize = 128 << 20;
-
 /// How a publish ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishStatus {
@@ -184,7 +181,13 @@ impl Publisher {
                     });
                 }
             };
-            let response = ResponseText::read(response).await;
+            let response =
+                ResponseText::read(response)
+                    .await
+                    .map_err(|source| PublishError::Transport {
+                        package: package.clone(),
+                        source,
+                    })?;
             let status = response.status;
             if response.is_success() {
                 return Ok(PublishStatus::Published);
@@ -251,19 +254,10 @@ impl Publisher {
         if !response.status().is_success() {
             return None;
         }
-        // Bounded: a packument holds every version's manifest, but not without limit.
-        let mut response = response;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.ok()? {
-            if body.len() + chunk.len() > MAX_PACKUMENT_BYTES {
-                tracing::warn!(
-                    "the packument of {name} is larger than {MAX_PACKUMENT_BYTES} bytes: not read"
-                );
-                return None;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let packument: Value = serde_json::from_slice(&body).ok()?;
+        let packument = ResponseText::read_capped(response, oidc_core::http::PAGE_BODY_CAP)
+            .await
+            .ok()?;
+        let packument: Value = serde_json::from_str(&packument.body).ok()?;
         packument
             .pointer(&format!(
                 "/versions/{}/dist/integrity",

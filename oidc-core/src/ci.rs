@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::claims::Claims;
 use crate::env::Environment;
 
 /// What the GitHub Actions environment says about the run.
@@ -80,11 +81,67 @@ pub fn workflow_filename(workflow_ref: &str) -> Option<&str> {
     (file.ends_with(".yml") || file.ends_with(".yaml")).then_some(file)
 }
 
-/// Which events may mint publish credentials.
+/// What started the run, read from the environment before any token exists. The token's own
+/// claims, when it has them, win over it ([`EventPolicy::check_token`]).
+///
+/// It is built only from an [`Environment`], so a caller cannot leave the event out and switch
+/// the refusals off by accident.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunEvent {
+    /// `GITHUB_EVENT_NAME` on GitHub Actions.
+    github_event: Option<String>,
+    /// On a GitLab merge-request pipeline: `CI_MERGE_REQUEST_SOURCE_PROJECT_ID`.
+    gitlab_source_project: Option<String>,
+    /// On GitLab: `CI_PROJECT_ID`.
+    gitlab_project: Option<String>,
+}
+
+impl RunEvent {
+    /// Reads the event from the CI's variables.
+    pub fn from_env(env: &dyn Environment) -> Self {
+        let github = env.is_true("GITHUB_ACTIONS");
+        let gitlab = env.is_true("GITLAB_CI");
+        Self {
+            github_event: github.then(|| env.non_empty("GITHUB_EVENT_NAME")).flatten(),
+            gitlab_source_project: gitlab
+                .then(|| env.non_empty("CI_MERGE_REQUEST_SOURCE_PROJECT_ID"))
+                .flatten(),
+            gitlab_project: gitlab.then(|| env.non_empty("CI_PROJECT_ID")).flatten(),
+        }
+    }
+
+    /// The GitHub event name the environment claims.
+    pub fn github_event(&self) -> Option<&str> {
+        self.github_event.as_deref()
+    }
+}
+
+/// Where the event name a decision was made on came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    /// The token's signed `event_name` claim.
+    Token,
+    /// `GITHUB_EVENT_NAME` (the token has no `event_name`, or there is no token yet).
+    Environment,
+}
+
+/// Which events may mint publish credentials. Refused: `pull_request_target` (before a token
+/// is even requested when the environment says so, and again on the token's signed
+/// `event_name`) and GitLab merge-request pipelines from forks. Allowed with a warning:
+/// `pull_request` (GitHub gives fork pull requests no ID token at all, so a token here comes
+/// from a same-repository branch), `workflow_run` and `issue_comment` (they run with the base
+/// repository's permissions and are often triggered by untrusted input). Nothing switches the
+/// refusals off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EventPolicy {
-    /// Allow `pull_request` runs (off by default: pull requests run code nobody reviewed yet).
-    pub allow_pull_request: bool,
+pub struct EventPolicy;
+
+/// An event that is allowed, with something to say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventWarning {
+    /// A short title.
+    pub title: &'static str,
+    /// What to know.
+    pub message: String,
 }
 
 /// Why the event policy refused to mint.
@@ -93,23 +150,111 @@ pub enum EventRefused {
     /// `pull_request_target` runs with the base repository's secrets and permissions while
     /// checking out code from the pull request.
     #[error(
-        "refusing to mint publish credentials in a `pull_request_target` run: such runs have the base repository's permissions while handling code from the pull request, so anyone who can open a pull request could reach a publish token. PyPI refuses these tokens too. Publish from a tag push, a published release or workflow_dispatch"
+        "refusing to mint publish credentials in a `pull_request_target` run (from {from}): such runs have the base repository's permissions while handling code from the pull request, so anyone who can open a pull request could reach a publish token. PyPI refuses these tokens too. Publish from a tag push, a published release or workflow_dispatch"
     )]
-    PullRequestTarget,
-    /// `pull_request` without an explicit opt-in.
+    PullRequestTarget {
+        /// Where the event name came from.
+        from: EventSourceName,
+    },
+    /// A GitLab merge-request pipeline for a merge request from a fork.
     #[error(
-        "refusing to mint publish credentials in a `pull_request` run: code under review could reach the publish token. Publish from a tag push, a published release or workflow_dispatch (or pass --allow-pull-request if you truly publish from pull requests)"
+        "refusing to mint publish credentials in a GitLab merge-request pipeline from a fork (source project {source_project}, this project {project}): the fork's code could reach the publish token. Publish from a tag or the default branch of this project"
     )]
-    PullRequest,
+    GitlabForkMergeRequest {
+        /// `CI_MERGE_REQUEST_SOURCE_PROJECT_ID`.
+        source_project: String,
+        /// `CI_PROJECT_ID`, or the token's `project_id`.
+        project: String,
+    },
+}
+
+/// [`EventSource`] for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSourceName(pub EventSource);
+
+impl std::fmt::Display for EventSourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            EventSource::Token => "the token's signed `event_name` claim",
+            EventSource::Environment => "GITHUB_EVENT_NAME",
+        })
+    }
 }
 
 impl EventPolicy {
-    /// Checks the run's event.
-    pub fn check(&self, event_name: Option<&str>) -> Result<(), EventRefused> {
+    /// The check before any token is requested, on what the environment says: a run the
+    /// environment calls `pull_request_target`, or a GitLab merge request from a fork, never
+    /// asks for a token.
+    pub fn check_environment(&self, event: &RunEvent) -> Result<(), EventRefused> {
+        if event.github_event.as_deref() == Some("pull_request_target") {
+            return Err(EventRefused::PullRequestTarget {
+                from: EventSourceName(EventSource::Environment),
+            });
+        }
+        if let (Some(source), Some(project)) = (&event.gitlab_source_project, &event.gitlab_project)
+            && source != project
+        {
+            return Err(EventRefused::GitlabForkMergeRequest {
+                source_project: source.clone(),
+                project: project.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The check once the token is at hand: its signed claims win over the environment (which
+    /// is only the fallback when the token has no `event_name`). Returns what to warn about.
+    pub fn check_token(
+        &self,
+        event: &RunEvent,
+        claims: &Claims,
+    ) -> Result<Vec<EventWarning>, EventRefused> {
+        self.check_environment(event)?;
+        if let Some(source) = &event.gitlab_source_project
+            && let Some(project) = &claims.gitlab.project_id
+            && source != project
+        {
+            return Err(EventRefused::GitlabForkMergeRequest {
+                source_project: source.clone(),
+                project: project.clone(),
+            });
+        }
+        let (name, source) = match claims.github.event_name.as_deref() {
+            Some(name) => (Some(name), EventSource::Token),
+            None => (event.github_event.as_deref(), EventSource::Environment),
+        };
+        self.check_event_name(name, source)
+    }
+
+    /// The rule for one GitHub event name.
+    pub fn check_event_name(
+        &self,
+        event_name: Option<&str>,
+        source: EventSource,
+    ) -> Result<Vec<EventWarning>, EventRefused> {
+        let warning = |title, message: &str| {
+            Ok(vec![EventWarning {
+                title,
+                message: message.to_owned(),
+            }])
+        };
         match event_name {
-            Some("pull_request_target") => Err(EventRefused::PullRequestTarget),
-            Some("pull_request") if !self.allow_pull_request => Err(EventRefused::PullRequest),
-            _ => Ok(()),
+            Some("pull_request_target") => Err(EventRefused::PullRequestTarget {
+                from: EventSourceName(source),
+            }),
+            Some("pull_request") => warning(
+                "Publishing from a pull request",
+                "this is a `pull_request` run: GitHub gives pull requests from forks no ID token, so this one comes from a branch of this repository and its code is publishing. PyPI and npm accept it (publishing to TestPyPI from pull requests is common); make sure that is what you mean",
+            ),
+            Some("workflow_run") => warning(
+                "Publishing from workflow_run",
+                "this is a `workflow_run` run: it has this repository's permissions even when the workflow that triggered it ran for a fork's pull request. Do not publish artifacts that workflow produced without checking where they came from",
+            ),
+            Some("issue_comment") => warning(
+                "Publishing from issue_comment",
+                "this is an `issue_comment` run: anyone who can comment can trigger it, and it has this repository's permissions. Gate publishing on who commented, or publish from a tag push",
+            ),
+            _ => Ok(Vec::new()),
         }
     }
 }
@@ -119,6 +264,12 @@ impl EventPolicy {
 pub trait MaskSink: Send + Sync {
     /// Masks `secret` in all later log output.
     fn mask(&self, secret: &str);
+
+    /// Shows a warning the library has for the user (an event allowed with a caveat). The
+    /// default logs it.
+    fn warning(&self, title: &str, message: &str) {
+        tracing::warn!("{title}: {message}");
+    }
 }
 
 /// A sink that does nothing (outside CI, or for library users who mask themselves).
@@ -225,27 +376,98 @@ mod tests {
         );
     }
 
+    fn claims(json: serde_json::Value) -> Claims {
+        Claims::decode(&crate::claims::tests::jwt(&json)).unwrap()
+    }
+
     #[test]
     fn event_policy() {
-        let policy = EventPolicy::default();
-        assert_eq!(policy.check(Some("push")), Ok(()));
-        assert_eq!(policy.check(Some("release")), Ok(()));
-        assert_eq!(policy.check(None), Ok(()));
-        assert_eq!(
-            policy.check(Some("pull_request")),
-            Err(EventRefused::PullRequest)
+        let policy = EventPolicy;
+        let check = |name: Option<&str>| policy.check_event_name(name, EventSource::Token);
+        assert_eq!(check(Some("push")), Ok(vec![]));
+        assert_eq!(check(Some("release")), Ok(vec![]));
+        assert_eq!(check(None), Ok(vec![]));
+        for warned in ["pull_request", "workflow_run", "issue_comment"] {
+            assert_eq!(check(Some(warned)).unwrap().len(), 1, "{warned}");
+        }
+        assert!(matches!(
+            check(Some("pull_request_target")),
+            Err(EventRefused::PullRequestTarget { .. })
+        ));
+    }
+
+    #[test]
+    fn the_signed_claim_wins_over_the_environment() {
+        let env = MapEnv::new()
+            .with("GITHUB_ACTIONS", "true")
+            .with("GITHUB_EVENT_NAME", "push");
+        let event = RunEvent::from_env(&env);
+        assert_eq!(EventPolicy.check_environment(&event), Ok(()));
+        // A planted GITHUB_EVENT_NAME=push does not hide the token's pull_request_target.
+        let err = EventPolicy
+            .check_token(
+                &event,
+                &claims(serde_json::json!({"event_name": "pull_request_target"})),
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("from the token's signed `event_name` claim"),
+            "{err}"
+        );
+        // A token without event_name falls back to the environment.
+        let env = MapEnv::new()
+            .with("GITHUB_ACTIONS", "true")
+            .with("GITHUB_EVENT_NAME", "pull_request_target");
+        let event = RunEvent::from_env(&env);
+        assert!(EventPolicy.check_environment(&event).is_err());
+        assert!(
+            EventPolicy
+                .check_token(&event, &claims(serde_json::json!({})))
+                .is_err()
+        );
+        // And the claim says push while the environment lies about pull_request: no warning.
+        let env = MapEnv::new()
+            .with("GITHUB_ACTIONS", "true")
+            .with("GITHUB_EVENT_NAME", "pull_request");
+        let warnings = EventPolicy
+            .check_token(
+                &RunEvent::from_env(&env),
+                &claims(serde_json::json!({"event_name": "push"})),
+            )
+            .unwrap();
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn gitlab_merge_requests_from_forks_are_refused() {
+        let fork = MapEnv::new()
+            .with("GITLAB_CI", "true")
+            .with("CI_PROJECT_ID", "100")
+            .with("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "200");
+        let err = EventPolicy
+            .check_environment(&RunEvent::from_env(&fork))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("source project 200, this project 100"),
+            "{err}"
+        );
+        let same = MapEnv::new()
+            .with("GITLAB_CI", "true")
+            .with("CI_PROJECT_ID", "100")
+            .with("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "100");
+        let event = RunEvent::from_env(&same);
+        assert_eq!(EventPolicy.check_environment(&event), Ok(()));
+        // The token's project wins over a planted CI_PROJECT_ID.
+        assert!(
+            EventPolicy
+                .check_token(&event, &claims(serde_json::json!({"project_id": "300"})))
+                .is_err()
         );
         assert_eq!(
-            policy.check(Some("pull_request_target")),
-            Err(EventRefused::PullRequestTarget)
-        );
-        let allow = EventPolicy {
-            allow_pull_request: true,
-        };
-        assert_eq!(allow.check(Some("pull_request")), Ok(()));
-        assert_eq!(
-            allow.check(Some("pull_request_target")),
-            Err(EventRefused::PullRequestTarget)
+            EventPolicy.check_token(&event, &claims(serde_json::json!({"project_id": "100"}))),
+            Ok(vec![])
         );
     }
 

@@ -91,6 +91,9 @@ pub struct Diagnosis {
     pub exchange: ExchangeOutcome,
     /// Everything found, most severe first.
     pub findings: Vec<Finding>,
+    /// What in the network setup (a proxy, extra CA certificates) applies to the requests
+    /// that carry the token ([`HttpClient::network_notes`](crate::HttpClient::network_notes)).
+    pub network: Vec<String>,
 }
 
 impl Diagnosis {
@@ -109,6 +112,7 @@ impl Diagnosis {
                 reason: String::new(),
             },
             findings: Vec::new(),
+            network: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::ci::{EventPolicy, EventRefused, MaskSink};
+use crate::ci::{EventPolicy, EventRefused, MaskSink, RunEvent};
 use crate::claims::Claims;
 use crate::process::BoxFuture;
 use crate::provider::{AmbientToken, Detector, IdentityError, TokenRequest};
@@ -97,7 +97,13 @@ pub struct Obtained {
 /// How many times [`obtain`] tries an exchange that fails transiently, each with a fresh token.
 pub const EXCHANGE_ATTEMPTS: u32 = 3;
 
-/// Runs the whole exchange: event policy → audience → fresh ID token → exchange → mask.
+/// Runs the whole exchange: event policy → audience → fresh ID token → event policy on its
+/// signed claims → exchange → mask.
+///
+/// The run's event is read from the detector's environment ([`RunEvent::from_env`]): a run the
+/// environment calls `pull_request_target` never asks for a token; the token's signed
+/// `event_name` is checked again before it is exchanged. Warnings for allowed events go to
+/// [`MaskSink::warning`].
 ///
 /// A transient exchange failure ([`Exchange::is_transient`]) is retried with a new ID token:
 /// registries refuse to see one token twice, so an HTTP-level retry of the same request could
@@ -106,10 +112,10 @@ pub async fn obtain<E: Exchange>(
     detector: &Detector,
     exchange: &E,
     policy: &EventPolicy,
-    event_name: Option<&str>,
     mask: &dyn MaskSink,
 ) -> Result<Obtained, ObtainError<E::Error>> {
-    policy.check(event_name)?;
+    let event = RunEvent::from_env(detector.env());
+    policy.check_environment(&event)?;
     let request = exchange
         .token_request()
         .await
@@ -118,7 +124,13 @@ pub async fn obtain<E: Exchange>(
     loop {
         let ambient = detector.detect(&request).await?;
         mask.mask(ambient.token.expose());
-        tracing::debug!(
+        let warnings = policy.check_token(&event, &ambient.claims)?;
+        if attempt == 1 {
+            for warning in warnings {
+                mask.warning(warning.title, &warning.message);
+            }
+        }
+        tracing::info!(
             "got an ID token from {} for audience `{}` (claims: repository={:?}, workflow_ref={:?})",
             ambient.provider,
             request.audience,
@@ -235,15 +247,9 @@ mod tests {
             failures: Mutex::new(2),
             seen: Mutex::default(),
         };
-        let obtained = obtain(
-            &detector,
-            &flaky,
-            &EventPolicy::default(),
-            None,
-            &crate::ci::NoMask,
-        )
-        .await
-        .unwrap();
+        let obtained = obtain(&detector, &flaky, &EventPolicy, &crate::ci::NoMask)
+            .await
+            .unwrap();
         assert_eq!(obtained.credential.secret.expose(), "minted");
         let seen = flaky.seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 3);
@@ -259,15 +265,9 @@ mod tests {
             failures: Mutex::new(EXCHANGE_ATTEMPTS),
             seen: Mutex::default(),
         };
-        let err = obtain(
-            &detector,
-            &flaky,
-            &EventPolicy::default(),
-            None,
-            &crate::ci::NoMask,
-        )
-        .await
-        .unwrap_err();
+        let err = obtain(&detector, &flaky, &EventPolicy, &crate::ci::NoMask)
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "refused: 503");
         assert_eq!(flaky.seen.lock().unwrap().len() as u32, EXCHANGE_ATTEMPTS);
     }
@@ -332,15 +332,9 @@ mod tests {
             requests: Mutex::default(),
         };
         let recorder = Recorder::default();
-        let obtained = obtain(
-            &detector,
-            &fake,
-            &EventPolicy::default(),
-            Some("push"),
-            &recorder,
-        )
-        .await
-        .unwrap();
+        let obtained = obtain(&detector, &fake, &EventPolicy, &recorder)
+            .await
+            .unwrap();
         assert_eq!(obtained.credential.secret.expose(), "minted-secret");
         assert_eq!(obtained.provider, "GitLab CI");
         assert_eq!(
@@ -357,23 +351,22 @@ mod tests {
 
     #[tokio::test]
     async fn refused_events_never_ask_for_a_token() {
-        let (detector, _) = detector();
+        let env: Arc<dyn Environment> = Arc::new(
+            MapEnv::new()
+                .with("GITHUB_ACTIONS", "true")
+                .with("GITHUB_EVENT_NAME", "pull_request_target"),
+        );
+        let detector = Detector::with_providers(env.clone(), vec![Box::new(GitlabCi::new(env))]);
         let fake = Fake {
             refuse: false,
             requests: Mutex::default(),
         };
-        let err = obtain(
-            &detector,
-            &fake,
-            &EventPolicy::default(),
-            Some("pull_request_target"),
-            &crate::ci::NoMask,
-        )
-        .await
-        .unwrap_err();
+        let err = obtain(&detector, &fake, &EventPolicy, &crate::ci::NoMask)
+            .await
+            .unwrap_err();
         assert!(matches!(
             err,
-            ObtainError::Event(EventRefused::PullRequestTarget)
+            ObtainError::Event(EventRefused::PullRequestTarget { .. })
         ));
         assert_eq!(*fake.requests.lock().unwrap(), 0);
     }
@@ -385,15 +378,9 @@ mod tests {
             refuse: true,
             requests: Mutex::default(),
         };
-        let err = obtain(
-            &detector,
-            &fake,
-            &EventPolicy::default(),
-            None,
-            &crate::ci::NoMask,
-        )
-        .await
-        .unwrap_err();
+        let err = obtain(&detector, &fake, &EventPolicy, &crate::ci::NoMask)
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "refused: project_path:g/p:ref_type:tag");
     }
 }

@@ -6,11 +6,27 @@
 //! backoff with jitter that honours `Retry-After`, retries connection errors, timeouts, 429 and
 //! 5xx, never another 4xx, and gives up after a bounded number of attempts.
 //!
-//! Redirects: reqwest drops `Authorization` (and cookies) when a redirect leaves the original
-//! host; on top of that a redirect from `https` to plain `http` is refused.
+//! Redirects: a request that carries a secret (an `Authorization`, `Proxy-Authorization` or
+//! `Cookie` header, or any body: mint, burn, exchanges, uploads, Fulcio) follows no redirect at
+//! all; the 3xx comes back to the caller as the answer. Other requests follow only redirects to
+//! the same origin (scheme, host and port), each re-checked by [`HttpClient::check_url`].
+//!
+//! Proxies: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case) are read from
+//! the injected [`Environment`]; loopback hosts and cloud metadata servers never go through a
+//! proxy. When a proxy or extra CA certificates apply to a request that carries a secret, that
+//! is logged once at `-v` ([`HttpClient::network_notes`] says the same for the doctor).
+//!
+//! Limits: every request sent with [`HttpClient::send`] has an overall deadline
+//! ([`HttpConfig::request_deadline`]) on top of the read timeout, so a server that drips one
+//! byte at a time cannot hold a job; [`HttpClient::inner`] (uploads, Sigstore) has the longer
+//! [`HttpConfig::transfer_deadline`]. Every answer read into memory goes through
+//! [`ResponseText::read`], which stops at [`JSON_BODY_CAP`] ([`PAGE_BODY_CAP`] for index pages
+//! and packuments) and names the host and the cap.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -43,6 +59,26 @@ pub enum HttpError {
     /// The client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
     Build(String),
+    /// An answer was larger than trustpub reads into memory.
+    #[error(
+        "the answer from {host} is larger than {limit}, the most trustpub reads for {what}: is the URL right? (a proxy or a hostile server answering with an endless body is stopped here)"
+    )]
+    TooLarge {
+        /// The host that answered.
+        host: String,
+        /// The cap, for people (`1 MiB`).
+        limit: String,
+        /// What the request was for.
+        what: String,
+    },
+    /// The answer's body could not be read to its end (a dropped connection, the deadline).
+    #[error("reading the answer from {host} failed: {reason}")]
+    Body {
+        /// The host that answered.
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The request failed before a response arrived, after every retry.
     #[error("{what}: request to {url} failed after {attempts} attempt(s): {reason}")]
     Transport {
@@ -145,6 +181,13 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Read timeout: the longest silence while waiting for response bytes.
     pub read_timeout: Duration,
+    /// The overall deadline of one request sent with [`HttpClient::send`] (and its siblings),
+    /// from connecting to the last byte of the answer: a server that keeps sending a byte now
+    /// and then cannot hold a job longer than this. Each retry gets its own deadline.
+    pub request_deadline: Duration,
+    /// The overall deadline of one request made with [`HttpClient::inner`] (uploads, Sigstore),
+    /// which may move gigabytes.
+    pub transfer_deadline: Duration,
     /// The retry policy of [`HttpClient::send`].
     pub retry: RetryPolicy,
 }
@@ -157,54 +200,141 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             // Large uploads wait for the server to hash and store the file before it answers.
             read_timeout: Duration::from_secs(15 * 60),
+            request_deadline: Duration::from_secs(120),
+            transfer_deadline: Duration::from_secs(60 * 60),
             retry: RetryPolicy::default(),
         }
     }
 }
 
-/// The shared client: a configured `reqwest::Client` and its retry policy.
+/// The shared client: two configured `reqwest::Client`s (one that follows same-origin redirects,
+/// one that follows none, for requests that carry a secret) and the retry policy.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    inner: reqwest::Client,
+    /// Follows same-origin redirects; for requests that carry no secret.
+    follow: reqwest::Client,
+    /// Follows no redirect; for requests that carry a secret, and [`HttpClient::inner`].
+    secret: reqwest::Client,
     retry: RetryPolicy,
+    request_deadline: Duration,
+    network: Arc<NetworkSetup>,
+}
+
+/// What in this client's setup a user should know about when a secret is sent: proxies and
+/// extra CA certificates.
+#[derive(Debug)]
+struct NetworkSetup {
+    proxies: ProxySettings,
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR` / `--ca-file`, as `NAME=value` for messages.
+    extra_cas: Vec<String>,
+    /// Set once the `-v` note was logged.
+    announced: AtomicBool,
 }
 
 impl HttpClient {
-    /// Builds the client. `env` supplies `SSL_CERT_FILE`.
+    /// Builds the client. `env` supplies `SSL_CERT_FILE`, `SSL_CERT_DIR` and the proxy variables.
     pub fn new(config: &HttpConfig, env: &dyn Environment) -> Result<Self, HttpError> {
         let mut ca_files: Vec<PathBuf> = config.extra_ca_files.clone();
+        let mut extra_cas: Vec<String> = config
+            .extra_ca_files
+            .iter()
+            .map(|path| format!("--ca-file {}", path.display()))
+            .collect();
         if config.use_ssl_cert_file
             && let Some(path) = env.non_empty("SSL_CERT_FILE")
         {
+            extra_cas.push(format!("SSL_CERT_FILE={path}"));
             ca_files.push(PathBuf::from(path));
+        }
+        if let Some(dir) = env.non_empty("SSL_CERT_DIR") {
+            extra_cas.push(format!("SSL_CERT_DIR={dir}"));
         }
         let mut certificates = Vec::new();
         for path in &ca_files {
             certificates.extend(load_pem_bundle(path, env)?);
         }
-        let builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .redirect(redirect_policy())
-            .tls_certs_merge(certificates);
-        let inner = builder
-            .build()
-            .map_err(|err| HttpError::Build(error_chain(&err)))?;
+        let proxies = ProxySettings::from_env(env);
+        let build = |redirect: reqwest::redirect::Policy| {
+            let settings = proxies.clone();
+            reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(config.connect_timeout)
+                .read_timeout(config.read_timeout)
+                .timeout(config.transfer_deadline)
+                .redirect(redirect)
+                // Only our own proxy rule: it never proxies loopback or metadata requests.
+                .no_proxy()
+                .proxy(reqwest::Proxy::custom(move |url| settings.proxy_for(url)))
+                .tls_certs_merge(certificates.clone())
+                .build()
+                .map_err(|err| HttpError::Build(error_chain(&err)))
+        };
         Ok(Self {
-            inner,
+            follow: build(same_origin_redirects())?,
+            secret: build(reqwest::redirect::Policy::none())?,
             retry: config.retry.clone(),
+            request_deadline: config.request_deadline,
+            network: Arc::new(NetworkSetup {
+                proxies,
+                extra_cas,
+                announced: AtomicBool::new(false),
+            }),
         })
     }
 
-    /// The underlying reqwest client, for requests that manage their own retries.
+    /// The underlying reqwest client, for requests that manage their own retries (uploads,
+    /// Sigstore). It follows no redirect (these requests carry secrets) and has the transfer
+    /// deadline. Read its answers with [`ResponseText::read`].
     pub fn inner(&self) -> &reqwest::Client {
-        &self.inner
+        self.announce_for(None);
+        &self.secret
     }
 
     /// The retry policy requests through this client follow.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// What about the network setup applies to a request to `url` carrying a secret: the proxy
+    /// it goes through, extra CA certificates. Empty when nothing is unusual, and for loopback
+    /// hosts (the traffic stays on this machine, and no proxy is used). For the doctor.
+    pub fn network_notes(&self, url: &Url) -> Vec<String> {
+        let mut notes = Vec::new();
+        if is_loopback(url) {
+            return notes;
+        }
+        if let Some(proxy) = self.network.proxies.proxy_for(url) {
+            notes.push(format!(
+                "requests to {} go through the proxy {} (from the proxy variables): the proxy sees the ID token and the minted credential if it terminates TLS",
+                host_of(url),
+                redact_url(&proxy)
+            ));
+        }
+        if !self.network.extra_cas.is_empty() {
+            notes.push(format!(
+                "extra CA certificates are trusted ({}): a server holding a certificate from them can receive the ID token and the minted credential",
+                self.network.extra_cas.join(", ")
+            ));
+        }
+        notes
+    }
+
+    /// Logs [`network_notes`](Self::network_notes) once per client, at info level (`-v`).
+    fn announce_for(&self, url: Option<&Url>) {
+        let notes = match url {
+            Some(url) => self.network_notes(url),
+            None if !self.network.extra_cas.is_empty() => vec![format!(
+                "extra CA certificates are trusted ({})",
+                self.network.extra_cas.join(", ")
+            )],
+            None => return,
+        };
+        if notes.is_empty() || self.network.announced.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for note in notes {
+            tracing::info!("a request carrying a secret: {note}");
+        }
     }
 
     /// Refuses plain `http` to anything but a loopback host.
@@ -220,6 +350,9 @@ impl HttpClient {
 
     /// Sends a request built by `build`, retrying per the policy. The builder is called again
     /// for every attempt, so streamed bodies are rebuilt.
+    ///
+    /// A request carrying a secret (see the module documentation) follows no redirect; others
+    /// follow same-origin redirects only. Every attempt has the overall request deadline.
     ///
     /// Returns the last response whatever its status (a 4xx, or a 5xx that outlived every
     /// retry) so the caller can explain it; errors only when no response arrived at all.
@@ -240,7 +373,7 @@ impl HttpClient {
     {
         Self::check_url(url)?;
         retry_loop(&RetryPolicy::none(), what, url, || {
-            build(&self.inner).send()
+            self.execute(url, &build)
         })
         .await
     }
@@ -256,7 +389,63 @@ impl HttpClient {
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
     {
-        retry_loop(&self.retry, what, url, || build(&self.inner).send()).await
+        retry_loop(&self.retry, what, url, || self.execute(url, &build)).await
+    }
+
+    /// Builds one attempt, picks the client by whether it carries a secret, sets the deadline.
+    fn execute<F>(
+        &self,
+        url: &Url,
+        build: &F,
+    ) -> impl Future<Output = Result<Response, reqwest::Error>> + use<F>
+    where
+        F: Fn(&reqwest::Client) -> RequestBuilder,
+    {
+        let request = build(&self.follow).build();
+        let deadline = self.request_deadline;
+        let carries_secret = request.as_ref().is_ok_and(carries_secret);
+        if carries_secret {
+            self.announce_for(Some(url));
+        }
+        let client = if carries_secret {
+            self.secret.clone()
+        } else {
+            self.follow.clone()
+        };
+        async move {
+            let mut request = request?;
+            let timeout = request.timeout_mut();
+            *timeout = Some(timeout.map_or(deadline, |own| own.min(deadline)));
+            client.execute(request).await
+        }
+    }
+}
+
+/// Whether a request carries a secret: credentials in a header, or any body (tokens are sent
+/// in JSON bodies, uploads carry the package and often a token).
+pub fn carries_secret(request: &reqwest::Request) -> bool {
+    use reqwest::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+    request.body().is_some()
+        || [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE]
+            .iter()
+            .any(|name| request.headers().contains_key(name))
+}
+
+/// `scheme://host:port` of a URL (the port made explicit), for the same-origin rule.
+fn origin_of(url: &Url) -> (String, Option<String>, Option<u16>) {
+    (
+        url.scheme().to_owned(),
+        url.host_str().map(str::to_ascii_lowercase),
+        url.port_or_known_default(),
+    )
+}
+
+/// `host[:port]` of a URL, for messages.
+pub fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => redact_url(url),
     }
 }
 
@@ -319,22 +508,112 @@ where
     }
 }
 
-fn redirect_policy() -> reqwest::redirect::Policy {
+/// Follows a redirect only to the same origin (scheme, host, port) as the first request, and
+/// only to a URL [`HttpClient::check_url`] accepts; at most 10.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade = attempt
-            .previous()
-            .last()
-            .is_some_and(|prev| prev.scheme() == "https")
-            && attempt.url().scheme() == "http"
-            && !is_loopback(attempt.url());
-        if downgrade {
-            attempt.error("refusing a redirect from https to plain http")
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        if origin_of(first) != origin_of(attempt.url()) {
+            let message = format!(
+                "refusing a redirect from {} to another origin ({}): trustpub follows redirects only within the same scheme, host and port",
+                host_of(first),
+                redact_url(attempt.url())
+            );
+            attempt.error(message)
+        } else if HttpClient::check_url(attempt.url()).is_err() {
+            attempt.error("refusing a redirect to plain http")
         } else if attempt.previous().len() >= 10 {
             attempt.error("too many redirects (10)")
         } else {
             attempt.follow()
         }
     })
+}
+
+/// The proxy variables, read once from the injected environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxySettings {
+    https: Option<Url>,
+    http: Option<Url>,
+    no_proxy: Vec<String>,
+}
+
+impl ProxySettings {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case (lower wins,
+    /// as curl reads it). A value that is not a URL is ignored.
+    pub fn from_env(env: &dyn Environment) -> Self {
+        let read = |name: &str| {
+            env.non_empty(&name.to_ascii_lowercase())
+                .or_else(|| env.non_empty(name))
+        };
+        let parse = |value: String| {
+            let value = if value.contains("://") {
+                value
+            } else {
+                format!("http://{value}")
+            };
+            Url::parse(&value).ok()
+        };
+        let all = read("ALL_PROXY").and_then(parse);
+        Self {
+            https: read("HTTPS_PROXY").and_then(parse).or_else(|| all.clone()),
+            http: read("HTTP_PROXY").and_then(parse).or(all),
+            no_proxy: read("NO_PROXY")
+                .map(|list| {
+                    list.split(',')
+                        .map(|entry| entry.trim().trim_start_matches('.').to_ascii_lowercase())
+                        .filter(|entry| !entry.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The proxy a request to `url` goes through: none for loopback hosts, cloud metadata
+    /// servers (whatever the variables say), and `NO_PROXY` hosts.
+    pub fn proxy_for(&self, url: &Url) -> Option<Url> {
+        if is_loopback(url) || is_metadata_host(url) {
+            return None;
+        }
+        let host = url
+            .host_str()?
+            .trim_matches(['[', ']'])
+            .to_ascii_lowercase();
+        let excluded = self
+            .no_proxy
+            .iter()
+            .any(|entry| entry == "*" || host == *entry || host.ends_with(&format!(".{entry}")));
+        if excluded {
+            return None;
+        }
+        match url.scheme() {
+            "https" => self.https.clone(),
+            "http" => self.http.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a URL points at a cloud metadata server (Google Cloud, AWS, Azure): link-local
+/// addresses and the metadata host names. Such requests never go through a proxy.
+pub fn is_metadata_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(Host::Ipv6(ip)) => {
+            (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254]
+        }
+        Some(Host::Domain(domain)) => {
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            matches!(
+                domain.as_str(),
+                "metadata.google.internal" | "metadata.goog" | "metadata"
+            )
+        }
+        None => false,
+    }
 }
 
 /// Whether a URL's host is a loopback address or `localhost`.
@@ -396,6 +675,25 @@ fn load_pem_bundle(
     Ok(certificates)
 }
 
+/// The most trustpub reads into memory from a token or JSON answer (1 MiB). Real answers are a
+/// few kilobytes.
+pub const JSON_BODY_CAP: usize = 1 << 20;
+
+/// The most trustpub reads into memory from a simple-index page or an npm packument (64 MiB).
+/// The largest real ones (projects with thousands of releases) are a few tens of megabytes.
+pub const PAGE_BODY_CAP: usize = 64 << 20;
+
+/// A byte count for messages: `1 MiB`, `64 MiB`, `512 KiB`, `100 bytes`.
+pub fn human_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// A response read to its end: what a caller needs to explain it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseText {
@@ -405,27 +703,84 @@ pub struct ResponseText {
     pub content_type: Option<String>,
     /// The `Retry-After` header, read as a wait.
     pub retry_after: Option<Duration>,
-    /// The body as text (empty if it could not be read).
+    /// The `Location` header of a redirect that was not followed.
+    pub location: Option<String>,
+    /// The body as text (invalid UTF-8 replaced). Remote text: escape it
+    /// ([`escape_remote`]) before it goes into a message.
     pub body: String,
 }
 
 impl ResponseText {
-    /// Reads the whole response.
-    pub async fn read(response: Response) -> Self {
+    /// Reads the whole response, at most [`JSON_BODY_CAP`] bytes of it.
+    pub async fn read(response: Response) -> Result<Self, HttpError> {
+        Self::read_capped(response, JSON_BODY_CAP).await
+    }
+
+    /// Reads the whole response, at most `cap` bytes of it ([`PAGE_BODY_CAP`] for pages). A
+    /// longer body (announced by `Content-Length` or found while reading) is an error naming
+    /// the host and the cap; nothing beyond the cap is kept in memory.
+    pub async fn read_capped(mut response: Response, cap: usize) -> Result<Self, HttpError> {
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let location = response
+            .status()
+            .is_redirection()
+            .then(|| header(reqwest::header::LOCATION))
+            .flatten();
         let retry_after = retry_after(&response);
-        let body = response.text().await.unwrap_or_default();
-        Self {
+        let host = host_of(response.url());
+        let too_large = || HttpError::TooLarge {
+            host: host.clone(),
+            limit: human_size(cap),
+            what: if cap > JSON_BODY_CAP {
+                "an index page or packument".to_owned()
+            } else {
+                "a token or JSON answer".to_owned()
+            },
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > cap as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len().saturating_add(chunk.len()) > cap {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    let reason = if err.is_timeout() {
+                        "the answer did not arrive in full before the request's deadline (a slow or stalled server)".to_owned()
+                    } else {
+                        error_chain(&err.without_url())
+                    };
+                    return Err(HttpError::Body {
+                        host: host.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(Self {
             status,
             content_type,
             retry_after,
-            body,
-        }
+            location,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 
     /// Whether the status is 2xx.
@@ -433,10 +788,53 @@ impl ResponseText {
         (200..300).contains(&self.status)
     }
 
-    /// A safe one-line summary of the body ([`summarize_body`]).
+    /// A safe one-line summary of the body ([`summarize_body`]); for a redirect that was not
+    /// followed, where it pointed.
     pub fn summary(&self) -> String {
+        if let Some(location) = &self.location {
+            return format!(
+                "a redirect to {} (not followed: requests that carry a credential follow no redirect, and others only within the same origin)",
+                escape_remote(location, 200)
+            );
+        }
         summarize_body(self.content_type.as_deref(), &self.body)
     }
+}
+
+/// Makes remote text safe to print: control characters (newlines included), Unicode
+/// direction overrides and other invisible format characters become visible escapes (`\n`,
+/// `\u{1b}`), so the text stays on one line and cannot start a workflow command
+/// (`::stop-commands::`) or move the terminal's cursor; the result is cut to `max` characters.
+///
+/// ```
+/// use oidc_core::http::escape_remote;
+/// assert_eq!(escape_remote("bad\n::error::x\x1b[2J", 100), "bad\\n::error::x\\u{1b}[2J");
+/// ```
+pub fn escape_remote(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max));
+    for c in text.chars().take(max) {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push(' '),
+            c if is_unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Control characters (C0, DEL, C1) and invisible Unicode format characters that can reorder
+/// or hide text (bidirectional overrides, zero-width characters, the BOM).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
+        )
 }
 
 /// A short, safe description of an error response body for messages: the JSON `message` or
@@ -450,7 +848,7 @@ pub fn summarize_body(content_type: Option<&str>, body: &str) -> String {
         || trimmed.starts_with('<') && trimmed.to_ascii_lowercase().contains("<html");
     if is_html {
         let title = extract_between(trimmed, "<title>", "</title>")
-            .map(|title| format!(" titled \"{}\"", truncate(title.trim(), 80)))
+            .map(|title| format!(" titled \"{}\"", escape_remote(title.trim(), 80)))
             .unwrap_or_default();
         return format!(
             "an HTML page{title} instead of JSON (is the URL right, or is a proxy in the way?)"
@@ -459,11 +857,11 @@ pub fn summarize_body(content_type: Option<&str>, body: &str) -> String {
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
         for key in ["message", "detail", "error", "title"] {
             if let Some(serde_json::Value::String(text)) = map.get(key) {
-                return truncate(text, 300);
+                return escape_remote(text, 300);
             }
         }
     }
-    truncate(trimmed.lines().next().unwrap_or_default(), 300)
+    escape_remote(trimmed.lines().next().unwrap_or_default(), 300)
 }
 
 fn extract_between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -489,7 +887,7 @@ mod tests {
     use crate::env::MapEnv;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use wiremock::matchers::{header, header_exists, method, path};
+    use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
     fn fast_client() -> HttpClient {
@@ -652,37 +1050,190 @@ mod tests {
         insta::assert_snapshot!(err, @"refusing to send credentials over plain HTTP to http://upload.example.com/legacy/: use an https:// URL (plain http is allowed only for 127.0.0.1, ::1 and localhost)");
     }
 
+    async fn redirecting(status: u16, to: &str) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(status).insert_header("Location", to))
+            .mount(&server)
+            .await;
+        Mock::given(path("/landing"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
+            .mount(&server)
+            .await;
+        server
+    }
+
     #[tokio::test]
-    async fn authorization_is_not_forwarded_to_another_host() {
+    async fn requests_carrying_a_secret_follow_no_redirect() {
         let other = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/landing"))
-            .and(header_exists("authorization"))
-            .respond_with(ResponseTemplate::new(500))
-            .mount(&other)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/landing"))
+        Mock::given(path("/steal"))
             .respond_with(ResponseTemplate::new(200))
+            .expect(0)
             .mount(&other)
             .await;
-        let origin = MockServer::start().await;
-        // Another port on the same IP, addressed as `localhost`: another host to reqwest.
-        let target = other.uri().replace("127.0.0.1", "localhost");
-        Mock::given(method("GET"))
-            .and(path("/x"))
-            .and(header("authorization", "Bearer secret"))
-            .respond_with(
-                ResponseTemplate::new(302).insert_header("Location", format!("{target}/landing")),
-            )
-            .mount(&origin)
-            .await;
-        let url = Url::parse(&format!("{}/x", origin.uri())).unwrap();
+        let target = format!("{}/steal", other.uri());
+        for same_origin in [false, true] {
+            let server = redirecting(307, "/landing").await;
+            let location = if same_origin {
+                format!("{}/landing", server.uri())
+            } else {
+                target.clone()
+            };
+            let server = redirecting(307, &location).await;
+            let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+            // A body, a bearer token: the 307 comes back unfollowed.
+            for secret in [
+                &(|c: &reqwest::Client, u: &Url| c.post(u.clone()).body("{\"token\":\"jwt\"}"))
+                    as &dyn Fn(&reqwest::Client, &Url) -> RequestBuilder,
+                &|c: &reqwest::Client, u: &Url| c.get(u.clone()).bearer_auth("secret"),
+            ] {
+                let response = fast_client()
+                    .send_once("mint", &url, |c| secret(c, &url))
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 307);
+                let text = ResponseText::read(response).await.unwrap();
+                assert!(
+                    text.summary().starts_with("a redirect to "),
+                    "{}",
+                    text.summary()
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn other_requests_follow_same_origin_redirects_only() {
+        let server = redirecting(302, "/landing").await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
         let response = fast_client()
-            .send("test", &url, |c| c.get(url.clone()).bearer_auth("secret"))
+            .send("lookup", &url, |c| c.get(url.clone()))
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
+        // Another port is another origin.
+        let other = redirecting(200, "/").await;
+        let server = redirecting(302, &format!("{}/landing", other.uri())).await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let err = fast_client()
+            .send("lookup", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("to another origin"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn bodies_are_capped_and_the_error_names_host_and_cap() {
+        let server = MockServer::start().await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("y".repeat(2048)))
+            .mount(&server)
+            .await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let response = fast_client()
+            .send("t", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap();
+        let err = ResponseText::read_capped(response, 1024).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("the answer from 127.0.0.1:") && text.contains("larger than 1 KiB"),
+            "{text}"
+        );
+        let response = fast_client()
+            .send("t", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap();
+        assert_eq!(ResponseText::read(response).await.unwrap().body.len(), 2048);
+        assert_eq!(human_size(JSON_BODY_CAP), "1 MiB");
+        assert_eq!(human_size(PAGE_BODY_CAP), "64 MiB");
+    }
+
+    #[tokio::test]
+    async fn every_request_has_an_overall_deadline() {
+        let server = MockServer::start().await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let config = HttpConfig {
+            request_deadline: Duration::from_millis(300),
+            retry: RetryPolicy::none(),
+            ..HttpConfig::default()
+        };
+        let client = HttpClient::new(&config, &MapEnv::new()).unwrap();
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let started = std::time::Instant::now();
+        let err = client
+            .send("slow", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    }
+
+    #[test]
+    fn proxies_never_see_loopback_or_metadata_requests() {
+        let env = MapEnv::new()
+            .with("HTTPS_PROXY", "http://proxy.corp:3128")
+            .with("http_proxy", "proxy.corp:8080")
+            .with("NO_PROXY", "internal.example, .corp.example");
+        let proxies = ProxySettings::from_env(&env);
+        let proxy = |url: &str| {
+            proxies
+                .proxy_for(&Url::parse(url).unwrap())
+                .map(|u| u.to_string())
+        };
+        assert_eq!(
+            proxy("https://upload.pypi.org/legacy/").as_deref(),
+            Some("http://proxy.corp:3128/")
+        );
+        assert_eq!(
+            proxy("http://example.com/").as_deref(),
+            Some("http://proxy.corp:8080/")
+        );
+        for direct in [
+            "https://127.0.0.1:8443/x",
+            "http://localhost/x",
+            "https://[::1]/x",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://[fd00:ec2::254]/",
+            "https://internal.example/x",
+            "https://pypi.corp.example/x",
+        ] {
+            assert_eq!(proxy(direct), None, "{direct}");
+        }
+    }
+
+    #[test]
+    fn the_network_setup_is_named_for_requests_carrying_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = MapEnv::new()
+            .with("HTTPS_PROXY", "http://user:pw@proxy.corp:3128")
+            .with("SSL_CERT_DIR", dir.path().to_str().unwrap());
+        let client = HttpClient::new(&HttpConfig::default(), &env).unwrap();
+        let notes = client.network_notes(&Url::parse("https://upload.pypi.org/legacy/").unwrap());
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("http://proxy.corp:3128/") && !notes[0].contains("pw"),
+            "{notes:?}"
+        );
+        assert!(notes[1].contains("SSL_CERT_DIR="), "{notes:?}");
+        let loopback = client.network_notes(&Url::parse("https://127.0.0.1/").unwrap());
+        assert!(loopback.is_empty(), "{loopback:?}");
+    }
+
+    #[test]
+    fn remote_text_is_escaped_and_cut() {
+        assert_eq!(
+            escape_remote("a\n::stop-commands::x\r\u{202e}\u{1b}[1m", 100),
+            "a\\n::stop-commands::x\\r\\u{202e}\\u{1b}[1m"
+        );
+        assert_eq!(escape_remote("abcdef", 3), "abc…");
+        assert_eq!(
+            summarize_body(None, "{\"message\":\"x\\n::error::pwned\"}"),
+            "x\\n::error::pwned"
+        );
     }
 
     #[test]

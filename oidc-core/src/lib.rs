@@ -23,6 +23,7 @@
 //! The registry crates (`pypi-exchange`, `npm-exchange`) build on this one; the `trustpub` CLI
 //! only wires them and renders their results.
 
+pub mod audience;
 pub mod ci;
 pub mod claims;
 pub mod doctor;

@@ -27,7 +27,6 @@ pub struct Session<'a, E: Exchange> {
     detector: &'a Detector,
     exchange: &'a E,
     policy: EventPolicy,
-    event_name: Option<String>,
     mask: &'a dyn MaskSink,
     state: Mutex<State>,
 }
@@ -41,19 +40,18 @@ impl<'a, E: Exchange> Session<'a, E> {
     /// Re-mint when the credential has less than this left (twine uses the same margin).
     pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
-    /// A session that mints nothing until asked.
+    /// A session that mints nothing until asked. The run's event comes from the detector's
+    /// environment and each token's signed claims (see [`obtain`]).
     pub fn new(
         detector: &'a Detector,
         exchange: &'a E,
         policy: EventPolicy,
-        event_name: Option<String>,
         mask: &'a dyn MaskSink,
     ) -> Self {
         Self {
             detector,
             exchange,
             policy,
-            event_name,
             mask,
             state: Mutex::new(State {
                 current: None,
@@ -73,14 +71,7 @@ impl<'a, E: Exchange> Session<'a, E> {
         if state.current.is_some() {
             tracing::info!("the upload credential expires within 5 minutes: minting a new one");
         }
-        let obtained = obtain(
-            self.detector,
-            self.exchange,
-            &self.policy,
-            self.event_name.as_deref(),
-            self.mask,
-        )
-        .await?;
+        let obtained = obtain(self.detector, self.exchange, &self.policy, self.mask).await?;
         state.minted.push(obtained.credential.clone());
         state.current = Some(obtained.clone());
         Ok(obtained)
@@ -201,7 +192,7 @@ mod tests {
             revoked: StdMutex::default(),
             fail_revoke: false,
         };
-        let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
+        let session = Session::new(&detector, &exchange, EventPolicy, &NoMask);
         assert_eq!(secret(&session).await, "token-1");
         assert_eq!(secret(&session).await, "token-1");
         assert_eq!(session.minted().await, 1);
@@ -219,7 +210,7 @@ mod tests {
             revoked: StdMutex::default(),
             fail_revoke: true,
         };
-        let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
+        let session = Session::new(&detector, &exchange, EventPolicy, &NoMask);
         assert_eq!(secret(&session).await, "token-1");
         assert_eq!(secret(&session).await, "token-2");
         let failures = session.finish().await;

@@ -38,6 +38,17 @@ pub struct GlobalArgs {
     /// Extra CA certificates (PEM) to trust, on top of the platform's and `SSL_CERT_FILE`.
     #[arg(long, value_name = "PEM", global = true)]
     pub ca_file: Vec<std::path::PathBuf>,
+
+    /// The overall deadline, in seconds, of each API request (token, exchange, index lookups),
+    /// on top of the read timeout: a server that answers one byte at a time cannot hold the
+    /// job longer. Uploads have a deadline of an hour.
+    #[arg(long, value_name = "SECONDS", global = true, env = "TRUSTPUB_HTTP_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_timeout: u64,
+
+    /// An OIDC ID token in a file, for CI systems trustpub cannot ask for one itself. Used for
+    /// requests of the audience it is for; everything else is asked of the CI.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub id_token_file: Option<std::path::PathBuf>,
 }
 
 /// The subcommands.
@@ -121,7 +132,8 @@ pub struct SigstoreArgs {
 /// the point of no return, and the Sigstore instance that signs.
 #[derive(Debug, Clone, Args)]
 pub struct PublishRunArgs {
-    /// Allow minting from a `pull_request` run (never from `pull_request_target`).
+    /// Accepted for compatibility, no effect: same-repository `pull_request` runs may publish
+    /// (with a warning); `pull_request_target` never.
     #[arg(long)]
     pub allow_pull_request: bool,
 
@@ -213,9 +225,21 @@ pub struct PypiUploadArgs {
     #[arg(long, visible_alias = "username", short = 'u', env = "TWINE_USERNAME")]
     pub user: Option<String>,
 
-    /// Password or API token: turns trusted publishing off. Prefer trusted publishing.
-    #[arg(long, short = 'p', env = "TWINE_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    /// Password or API token: turns trusted publishing off. Prefer trusted publishing; on the
+    /// command line other processes can read it: prefer TWINE_PASSWORD or --password-stdin.
+    #[arg(long, short = 'p', env = "TWINE_PASSWORD", hide_env_values = true, value_parser = crate::trust::secret_arg)]
+    pub password: Option<oidc_core::Secret>,
+
+    /// Read the password or API token from standard input.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+
+    /// The audience this index may ask for, when it is the audience of another service
+    /// (`pypi` on a mirror of PyPI's API): without it such an index is refused, so it cannot
+    /// collect a token for PyPI, Sigstore or a cloud. pypi.org and test.pypi.org always get
+    /// exactly their own (`pypi`, `testpypi`).
+    #[arg(long, value_name = "AUDIENCE", env = "TRUSTPUB_PYPI_AUDIENCE")]
+    pub audience: Option<String>,
 
     /// Check every distribution's metadata and description before uploading.
     #[arg(long, visible_alias = "verify_metadata", value_parser = action_bool, num_args = 0..=1, default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
@@ -247,10 +271,6 @@ pub struct PypiUploadArgs {
 }
 
 /// A secret straight from the command line: never held as a plain `String`.
-fn parse_secret(value: &str) -> Result<oidc_core::Secret, std::convert::Infallible> {
-    Ok(oidc_core::Secret::new(value))
-}
-
 /// `trustpub npm …`.
 #[derive(Debug, Subcommand)]
 pub enum NpmCommand {
@@ -306,7 +326,7 @@ pub struct NpmPublishArgs {
     /// A registry token, used only where no ID token is available (or with
     /// --no-trusted-publishing). Also read: NODE_AUTH_TOKEN, NPM_TOKEN, then the registry's
     /// `//host/path/:_authToken` line in ./.npmrc or ~/.npmrc (NPM_CONFIG_USERCONFIG).
-    #[arg(long, value_parser = parse_secret, hide_default_value = true)]
+    #[arg(long, value_parser = crate::trust::secret_arg, hide_default_value = true)]
     pub token: Option<oidc_core::Secret>,
 
     /// Never exchange an ID token: publish with the configured token (for a first publish,
@@ -317,6 +337,10 @@ pub struct NpmPublishArgs {
     /// Packages in flight at once (each with its own exchange and PUT).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+
+    /// Read the registry token from standard input.
+    #[arg(long, conflicts_with = "token")]
+    pub token_stdin: bool,
 
     /// Options every publishing command takes.
     #[command(flatten)]

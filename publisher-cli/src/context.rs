@@ -12,6 +12,8 @@ pub struct Context {
     pub env: Arc<dyn Environment>,
     /// The HTTP client.
     pub http: HttpClient,
+    /// `--id-token-file`.
+    pub id_token_file: Option<PathBuf>,
 }
 
 impl Context {
@@ -21,8 +23,24 @@ impl Context {
             extra_ca_files,
             ..HttpConfig::default()
         };
-        let http = HttpClient::new(&config, env.as_ref())?;
-        Ok(Self { env, http })
+        Self::with_config(env, &config)
+    }
+
+    /// Builds the context over `env` with an HTTP client set up by `config`.
+    pub fn with_config(env: Arc<dyn Environment>, config: &HttpConfig) -> Result<Self, HttpError> {
+        let http = HttpClient::new(config, env.as_ref())?;
+        Ok(Self {
+            env,
+            http,
+            id_token_file: None,
+        })
+    }
+
+    /// Takes ID tokens from this file where its audience fits (`--id-token-file`).
+    #[must_use]
+    pub fn with_id_token_file(mut self, path: Option<PathBuf>) -> Self {
+        self.id_token_file = path;
+        self
     }
 
     /// The identity detector over this context.
@@ -32,5 +50,6 @@ impl Context {
             runner: Arc::new(TokioRunner),
             http: self.http.clone(),
         })
+        .with_token_file(self.id_token_file.clone())
     }
 }

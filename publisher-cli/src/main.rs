@@ -13,6 +13,7 @@ mod flags;
 mod output;
 mod progress;
 mod signing;
+mod trust;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,9 +33,9 @@ fn main() -> ExitCode {
     let args = flags::join_boolean_values(&command, std::env::args_os().collect());
     let parsed = command
         .try_get_matches_from(args)
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    let cli = match parsed {
-        Ok(cli) => cli,
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             // --help and --version are not errors; everything else clap rejects is usage.
             let outcome = if err.use_stderr() {
@@ -48,6 +49,10 @@ fn main() -> ExitCode {
     };
     init_logging(cli.global.verbose);
     let printer = Printer::from_process(cli.global.quiet);
+    if let Err(err) = trust::complete_secrets(&mut cli, &matches, &printer) {
+        printer.error(err.title(), &err.to_string());
+        return err.outcome().into();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -125,10 +130,15 @@ async fn run(cli: &Cli, printer: &Printer) -> Result<Outcome, CliError> {
 
 /// The context of a real run: the process environment.
 fn process_context(cli: &Cli) -> Result<Context, CliError> {
-    Ok(Context::new(
-        Arc::new(oidc_core::ProcessEnv),
-        cli.global.ca_file.clone(),
-    )?)
+    let config = oidc_core::HttpConfig {
+        extra_ca_files: cli.global.ca_file.clone(),
+        request_deadline: std::time::Duration::from_secs(cli.global.http_timeout),
+        ..oidc_core::HttpConfig::default()
+    };
+    Ok(
+        Context::with_config(Arc::new(oidc_core::ProcessEnv), &config)?
+            .with_id_token_file(cli.global.id_token_file.clone()),
+    )
 }
 
 /// Logs go to stderr. `-v` shows trustpub's info, `-vv` debug, `-vvv` trace (and debug for the
@@ -146,7 +156,9 @@ fn init_logging(verbose: u8) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(output::log_writer)
+        // The log writer escapes control characters, so no color codes in logs.
+        .with_ansi(false)
         .with_target(verbose >= 2)
         .without_time()
         .try_init();

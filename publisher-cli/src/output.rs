@@ -1,5 +1,13 @@
 //! Everything the CLI shows: data on stdout, messages on stderr, workflow commands when running
 //! on GitHub Actions. Only this module prints.
+//!
+//! Every line it prints goes through [`shown`], whatever its origin: control characters and
+//! invisible direction overrides become visible escapes, a line that would start a workflow
+//! command (`::stop-commands::`, `::error::`, after any indentation) is escaped with a
+//! backslash, the legacy `##[` prefix is broken, and messages are cut to a length. So a
+//! registry's refusal text cannot become a workflow command, in any output mode: annotations
+//! carry it `%0A`-escaped on one line, JSON escapes it, logs (`-v`) go through
+//! [`log_writer`]. Only `::add-mask::` and annotations built here start a line with `::`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
@@ -8,6 +16,89 @@ use std::sync::Mutex;
 
 use oidc_core::ci::commands::{self, Level};
 use oidc_core::ci::{MaskSink, append_step_summary};
+use oidc_core::http::is_unsafe_char;
+
+/// The longest line a message prints; the rest is cut.
+pub const LINE_CAP: usize = 4096;
+/// The longest message printed; the rest is cut.
+pub const MESSAGE_CAP: usize = 64 * 1024;
+
+/// Makes text safe to print on a CI log: see the module documentation. `line_cap` and
+/// `message_cap` count characters.
+pub fn shown(text: &str, line_cap: usize, message_cap: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(message_cap));
+    let mut total = 0usize;
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let indent = line.len() - line.trim_start().len();
+        let (lead, rest) = line.split_at(indent);
+        let mut escaped = String::with_capacity(line.len());
+        for c in lead.chars() {
+            if c == ' ' || c == '\t' {
+                escaped.push(c);
+            } else {
+                escaped.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+        }
+        if rest.starts_with("::") {
+            escaped.push('\\');
+        }
+        for c in rest.chars() {
+            if c != '\t' && is_unsafe_char(c) {
+                escaped.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            } else {
+                escaped.push(c);
+            }
+        }
+        let escaped = escaped.replace("##[", "##\\[");
+        let count = escaped.chars().count();
+        let line: String = if count > line_cap {
+            let cut: String = escaped.chars().take(line_cap).collect();
+            format!("{cut}… ({} more characters cut)", count - line_cap)
+        } else {
+            escaped
+        };
+        total = total.saturating_add(line.chars().count() + 1);
+        if total > message_cap {
+            out.push_str("… (message cut)");
+            break;
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+/// [`shown`] with the caps for messages.
+fn message(text: &str) -> String {
+    shown(text, LINE_CAP, MESSAGE_CAP)
+}
+
+/// Where logs (`-v`) go: stderr, each event through [`shown`].
+pub fn log_writer() -> LogWriter {
+    LogWriter
+}
+
+/// The writer behind [`log_writer`]. tracing writes one whole event per call.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, newline) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        let safe = shown(body, LINE_CAP, MESSAGE_CAP);
+        std::io::stderr().write_all(format!("{safe}{newline}").as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 /// Where output goes and how it looks.
 pub struct Printer {
@@ -58,7 +149,7 @@ impl Printer {
         let _guard = self.lock.lock();
         let mut out = std::io::stdout().lock();
         // A closed pipe (`trustpub ... | head`) is not an error worth reporting.
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", shown(line, usize::MAX, usize::MAX));
     }
 
     /// A progress or status message on stderr.
@@ -67,7 +158,7 @@ impl Printer {
             return;
         }
         let _guard = self.lock.lock();
-        eprintln!("{line}");
+        eprintln!("{}", message(line));
     }
 
     /// A status line with a colored leading word (`Uploaded`, `Skipped`).
@@ -75,6 +166,7 @@ impl Printer {
         if self.quiet {
             return;
         }
+        let (word, rest) = (message(word), message(rest));
         let _guard = self.lock.lock();
         if self.color {
             eprintln!("\x1b[1;32m{word:>12}\x1b[0m {rest}");
@@ -85,6 +177,8 @@ impl Printer {
 
     /// A warning: stderr, and a `::warning::` annotation on GitHub Actions.
     pub fn warning(&self, title: &str, message: &str) {
+        let (title, message) = (one_line(title), self::message(message));
+        let (title, message) = (title.as_str(), message.as_str());
         let _guard = self.lock.lock();
         if self.github_actions {
             println!(
@@ -100,6 +194,8 @@ impl Printer {
 
     /// An error: stderr, and a `::error::` annotation on GitHub Actions.
     pub fn error(&self, title: &str, message: &str) {
+        let (title, message) = (one_line(title), self::message(message));
+        let (title, message) = (title.as_str(), message.as_str());
         let _guard = self.lock.lock();
         if self.github_actions {
             println!(
@@ -127,7 +223,16 @@ impl Printer {
     }
 }
 
+/// A title: one line, escaped.
+fn one_line(text: &str) -> String {
+    message(&text.replace('\n', " "))
+}
+
 impl MaskSink for Printer {
+    fn warning(&self, title: &str, message: &str) {
+        Printer::warning(self, title, message);
+    }
+
     fn mask(&self, secret: &str) {
         let _guard = self.lock.lock();
         self.masker().mask(secret);
@@ -157,5 +262,44 @@ impl MaskSink for Masker {
             let _ = writeln!(out, "{}", commands::add_mask(secret));
             let _ = out.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_text_cannot_start_a_workflow_command() {
+        let hostile =
+            "refused\n::stop-commands::x\n  ::error::pwned\n##[set-env name=A]b\x1b[2J\u{202e}";
+        let safe = message(hostile);
+        for line in safe.lines() {
+            assert!(!line.trim_start().starts_with("::"), "{line}");
+            assert!(!line.contains("##["), "{line}");
+            assert!(
+                !line.contains('\x1b') && !line.contains('\u{202e}'),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            safe,
+            "refused\n\\::stop-commands::x\n  \\::error::pwned\n##\\[set-env name=A]b\\u{1b}[2J\\u{202e}"
+        );
+        // Our own multi-line messages keep their shape.
+        assert_eq!(message("a\n    b: c"), "a\n    b: c");
+    }
+
+    #[test]
+    fn long_remote_text_is_cut() {
+        let long = "x".repeat(LINE_CAP + 10);
+        let safe = message(&long);
+        assert!(
+            safe.ends_with("… (10 more characters cut)"),
+            "{}",
+            &safe[safe.len() - 40..]
+        );
+        let many = "y\n".repeat(MESSAGE_CAP);
+        assert!(message(&many).ends_with("… (message cut)"));
     }
 }

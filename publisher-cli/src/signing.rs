@@ -55,6 +55,7 @@ fn sigstore_token_request() -> TokenRequest {
 struct AmbientSigstoreToken {
     env: Arc<dyn Environment>,
     http: HttpClient,
+    id_token_file: Option<std::path::PathBuf>,
     mask: crate::output::Masker,
 }
 
@@ -71,6 +72,7 @@ impl SigningTokenSource for AmbientSigstoreToken {
             let context = Context {
                 env: self.env.clone(),
                 http: self.http.clone(),
+                id_token_file: self.id_token_file.clone(),
             };
             let ambient = context
                 .detector()
@@ -99,6 +101,7 @@ pub async fn signer(
     let source = AmbientSigstoreToken {
         env: context.env.clone(),
         http: context.http.clone(),
+        id_token_file: context.id_token_file.clone(),
         mask: printer.masker(),
     };
     let signer = KeylessSigner::new(config, trust, &ambient.token, &context.http)?

@@ -576,7 +576,7 @@ async fn pull_request_target_is_never_minted_in() {
 
     Findings
       error[event-pull-request-target]: The run was triggered by `pull_request_target`
-        refusing to mint publish credentials in a `pull_request_target` run: such runs have the base repository's permissions while handling code from the pull request, so anyone who can open a pull request could reach a publish token. PyPI refuses these tokens too. Publish from a tag push, a published release or workflow_dispatch
+        refusing to mint publish credentials in a `pull_request_target` run (from the token's signed `event_name` claim): such runs have the base repository's permissions while handling code from the pull request, so anyone who can open a pull request could reach a publish token. PyPI refuses these tokens too. Publish from a tag push, a published release or workflow_dispatch
         fix: Publish from a workflow triggered by a tag push (`on: push: tags: ['v*']`), a published release (`on: release: types: [published]`) or `workflow_dispatch`
       note[no-environment]: The job has no environment
         a PyPI publisher that names an environment never matches this job, and without one any job of this workflow can publish

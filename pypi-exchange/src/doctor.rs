@@ -41,6 +41,13 @@ impl PypiDoctor {
         }
     }
 
+    /// Allows the index to ask for this audience ([`PypiExchange::with_allowed_audience`]).
+    #[must_use]
+    pub fn with_allowed_audience(mut self, audience: Option<String>) -> Self {
+        self.exchange = self.exchange.with_allowed_audience(audience);
+        self
+    }
+
     /// Names the project, for the pre-filled publisher-settings link.
     #[must_use]
     pub fn with_project(mut self, project: impl Into<String>) -> Self {
@@ -444,6 +451,11 @@ fn error_finding(err: &PypiExchangeError) -> Finding {
         PypiExchangeError::Unexpected { .. } | PypiExchangeError::Rejected { .. } => {
             Finding::error("exchange-failed", "The exchange did not complete", detail)
         }
+        PypiExchangeError::AudienceRefused { .. } => Finding::error(
+            "audience-refused",
+            "The index asked for the audience of another service",
+            detail,
+        ),
     }
 }
 

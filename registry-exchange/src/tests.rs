@@ -511,7 +511,7 @@ async fn the_driver_retries_a_5xx_with_a_fresh_id_token() {
             audience: exchange.audience().to_owned(),
         })],
     );
-    let obtained = oidc_core::obtain(&detector, &exchange, &EventPolicy::default(), None, &NoMask)
+    let obtained = oidc_core::obtain(&detector, &exchange, &EventPolicy, &NoMask)
         .await
         .unwrap();
     assert_eq!(obtained.credential.secret.expose(), "cio_tp_second");

@@ -59,6 +59,11 @@ pub async fn read(mut response: reqwest::Response) -> ResponseText {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let retry_after = oidc_core::http::retry_after(&response);
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut bytes = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         let room = MAX_BODY - bytes.len();
@@ -71,6 +76,7 @@ pub async fn read(mut response: reqwest::Response) -> ResponseText {
         status,
         content_type,
         retry_after,
+        location,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }

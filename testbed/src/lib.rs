@@ -505,6 +505,12 @@ impl Testbed {
         ] {
             env.insert(key.to_owned(), ca_file.clone());
         }
+        // The testbed's PyPI is not pypi.org, and trustpub hands the audience of a well-known
+        // service (`pypi`) to no other index unless told to.
+        env.insert(
+            "TRUSTPUB_PYPI_AUDIENCE".to_owned(),
+            self.pypi.config.audience.clone(),
+        );
         env
     }
 

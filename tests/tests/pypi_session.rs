@@ -71,8 +71,10 @@ async fn tokens_about_to_expire_are_reminted_and_all_are_burned() {
         http: http.clone(),
     });
     let index = PackageIndex::parse(testbed.pypi_upload_url().as_str()).unwrap();
-    let exchange = PypiExchange::new(http.clone(), index.clone());
-    let session = Session::new(&detector, &exchange, EventPolicy::default(), None, &NoMask);
+    let exchange = PypiExchange::new(http.clone(), index.clone())
+        // The testbed's index is not pypi.org: allow it the audience `pypi` explicitly.
+        .with_allowed_audience(Some("pypi".into()));
+    let session = Session::new(&detector, &exchange, EventPolicy, &NoMask);
 
     let dir = tempfile::tempdir().unwrap();
     let items: Vec<UploadItem> = ["1.0", "1.1", "1.2"]

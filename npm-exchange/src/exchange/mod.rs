@@ -107,7 +107,7 @@ impl NpmExchange {
                     .header("Content-Length", "0")
             })
             .await?;
-        let response = ResponseText::read(response).await;
+        let response = ResponseText::read(response).await?;
         let (status, body) = (response.status, response.body.as_str());
         let registry = self.registry.host();
         let package = self.package.as_str().to_owned();

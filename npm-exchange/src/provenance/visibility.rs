@@ -27,7 +27,7 @@ pub async fn fetch_package_visibility(
                 .header("Accept", "application/json")
         })
         .await?;
-    let answer = ResponseText::read(response).await;
+    let answer = ResponseText::read(response).await?;
     match answer.status {
         404 => Ok(PackageVisibility::Registry { public: false }),
         200..=299 => {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::StreamExt as _;
-use oidc_core::ci::{EventPolicy, EventRefused, MaskSink};
+use oidc_core::ci::{EventPolicy, EventRefused, MaskSink, RunEvent};
 use oidc_core::sigstore::{
     ArtifactDigest, ExpectedIdentity, KeylessSigner, SIGSTORE_AUDIENCE, SIGSTORE_TOKEN_VARIABLE,
     SigningJob, SigstoreConfig, SigstoreError, TrustRoot, verify_bundle,
@@ -78,10 +78,9 @@ pub struct PublishSettings {
     pub concurrency: usize,
     /// Stop before signing and publishing.
     pub dry_run: bool,
-    /// Which events may publish.
+    /// Which events may publish (the refusals cannot be switched off; the token's signed
+    /// `event_name` decides, the environment is the fallback).
     pub policy: EventPolicy,
-    /// `GITHUB_EVENT_NAME`, when known.
-    pub event_name: Option<String>,
 }
 
 /// Run-wide things worth telling the user.
@@ -309,7 +308,7 @@ impl<'a> PublishRun<'a> {
         if trusted_somewhere {
             self.settings
                 .policy
-                .check(self.settings.event_name.as_deref())?;
+                .check_environment(&RunEvent::from_env(self.env))?;
         }
         let this = &self;
         let packages: Vec<PackageReport> =
@@ -531,15 +530,7 @@ impl<'a> PublishRun<'a> {
                 }
                 let exchange =
                     NpmExchange::new(self.http.clone(), registry.clone(), document.name().clone());
-                match obtain(
-                    self.detector,
-                    &exchange,
-                    &self.settings.policy,
-                    self.settings.event_name.as_deref(),
-                    observer,
-                )
-                .await
-                {
+                match obtain(self.detector, &exchange, &self.settings.policy, observer).await {
                     Ok(obtained) => {
                         step(PackageStep::Exchanged);
                         claims = Some(obtained.claims);
@@ -903,8 +894,7 @@ mod tests {
             sigstore: None,
             concurrency: 4,
             dry_run: false,
-            policy: EventPolicy::default(),
-            event_name: None,
+            policy: EventPolicy,
         }
     }
 

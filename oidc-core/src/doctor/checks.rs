@@ -1,7 +1,7 @@
 //! The checks every ID token gets whatever the registry: the run's event, the issuer, the clock,
 //! the audience, the runner; and what a failed token request means.
 
-use crate::ci::{EventPolicy, workflow_filename};
+use crate::ci::{EventPolicy, EventSource, workflow_filename};
 use crate::claims::{Claims, GITHUB_ISSUER, IssuerKind};
 use crate::provider::IdentityError;
 
@@ -42,29 +42,33 @@ pub fn check_claims(
     findings
 }
 
-/// The event of the run, when trustpub refuses to mint in it (`pull_request_target`,
-/// `pull_request`).
+/// The event of the run, when trustpub refuses to mint in it (`pull_request_target`).
 pub fn event_refusal(claims: &Claims) -> Option<String> {
     let event = claims.github.event_name.as_deref();
-    EventPolicy::default()
-        .check(event)
+    EventPolicy
+        .check_event_name(event, EventSource::Token)
         .err()
         .and(event.map(str::to_owned))
 }
 
 fn event_finding(claims: &Claims) -> Option<Finding> {
     let event = claims.github.event_name.as_deref();
-    let refused = EventPolicy::default().check(event).err()?;
-    let (code, title) = match event {
-        Some("pull_request_target") => (
-            "event-pull-request-target",
-            "The run was triggered by `pull_request_target`",
-        ),
-        _ => (
-            "event-pull-request",
-            "The run was triggered by `pull_request`",
-        ),
+    let refused = match EventPolicy.check_event_name(event, EventSource::Token) {
+        Ok(warnings) => {
+            let warning = warnings.into_iter().next()?;
+            let code = match event {
+                Some("pull_request") => "event-pull-request",
+                Some("workflow_run") => "event-workflow-run",
+                _ => "event-issue-comment",
+            };
+            return Some(Finding::warning(code, warning.title, warning.message));
+        }
+        Err(refused) => refused,
     };
+    let (code, title) = (
+        "event-pull-request-target",
+        "The run was triggered by `pull_request_target`",
+    );
     Some(
         Finding::error(code, title, refused.to_string()).with_fix(
             "Publish from a workflow triggered by a tag push (`on: push: tags: ['v*']`), a published release (`on: release: types: [published]`) or `workflow_dispatch`",
@@ -172,7 +176,7 @@ fn clock_findings(claims: &Claims, mode: Mode, now: i64) -> Vec<Finding> {
         .flatten()
         .max()
         .unwrap_or(iat)
-        - now;
+        .saturating_sub(now);
     if ahead > CLOCK_LEEWAY_SECS {
         findings.push(
             Finding::error(
@@ -188,15 +192,16 @@ fn clock_findings(claims: &Claims, mode: Mode, now: i64) -> Vec<Finding> {
             ),
         );
     }
-    let age = now - iat;
+    // Claims are remote input: saturating arithmetic, so extreme values cannot overflow.
+    let age = now.saturating_sub(iat);
     match mode {
-        Mode::Live if exp + CLOCK_LEEWAY_SECS < now => findings.push(
+        Mode::Live if exp.saturating_add(CLOCK_LEEWAY_SECS) < now => findings.push(
             Finding::error(
                 "token-expired",
                 "The token just fetched has already expired",
                 format!(
                     "its `exp` ({exp}) lies {} s in the past by this machine's clock: the runner's clock is ahead of the issuer's, and registries refuse expired tokens",
-                    now - exp
+                    now.saturating_sub(exp)
                 ),
             )
             .with_fix("Synchronise the runner's clock (NTP, chrony), then run the job again"),
@@ -213,7 +218,7 @@ fn clock_findings(claims: &Claims, mode: Mode, now: i64) -> Vec<Finding> {
             "The captured token has expired",
             format!(
                 "it expired {} s ago: registries would refuse it now, which says nothing about the trusted-publisher configuration the claims are compared with",
-                now - exp
+                now.saturating_sub(exp)
             ),
         )),
         _ => {}
@@ -279,6 +284,9 @@ pub fn identity_finding(err: &IdentityError) -> Finding {
         ),
         IdentityError::Malformed { .. } => {
             Finding::error("malformed-token", "The CI returned a malformed token", detail)
+        }
+        IdentityError::TokenFile { .. } => {
+            Finding::error("id-token-file", "The --id-token-file cannot be read", detail)
         }
         IdentityError::GithubEndpoint { .. }
         | IdentityError::GoogleMetadata { .. }

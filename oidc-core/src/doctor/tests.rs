@@ -77,7 +77,15 @@ fn refused_events_are_errors() {
     assert!(prt[0].detail.contains("PyPI refuses these tokens too"));
     assert!(prt[0].fix.as_deref().unwrap().contains("workflow_dispatch"));
     let pr = live(&with(json!({"event_name": "pull_request"})));
-    assert_eq!(codes(&pr), [(Severity::Error, "event-pull-request")]);
+    // Same-repository pull requests may publish (with a warning); so may workflow_run and
+    // issue_comment.
+    assert_eq!(codes(&pr), [(Severity::Warning, "event-pull-request")]);
+    let wr = live(&with(json!({"event_name": "workflow_run"})));
+    assert_eq!(codes(&wr), [(Severity::Warning, "event-workflow-run")]);
+    assert_eq!(
+        checks::event_refusal(&with(json!({"event_name": "pull_request"}))),
+        None
+    );
     assert_eq!(
         checks::event_refusal(&with(json!({"event_name": "pull_request_target"}))).as_deref(),
         Some("pull_request_target")
@@ -508,4 +516,24 @@ fn offline_diagnoses_never_exchange() {
     assert_eq!(json["findings"][0]["code"], "issuer-github-enterprise");
     assert_eq!(json["findings"][0]["severity"], "error");
     assert_eq!(json["checks"][0]["verdict"], "match");
+}
+
+#[test]
+fn extreme_token_times_do_not_overflow() {
+    for (iat, exp, nbf) in [
+        (i64::MIN, i64::MAX, i64::MIN),
+        (i64::MAX, i64::MIN, i64::MAX),
+        (i64::MAX, i64::MAX, i64::MAX),
+        (i64::MIN, i64::MIN, i64::MIN),
+    ] {
+        let claims = with(json!({"iat": iat, "exp": exp, "nbf": nbf}));
+        let _ = live(&claims);
+        let _ = check_claims(
+            &claims,
+            Some("pypi"),
+            &requirements(true),
+            Mode::Offline,
+            NOW,
+        );
+    }
 }

@@ -57,7 +57,7 @@ impl GoogleCloud {
                 client.get(url.clone()).header("Metadata-Flavor", "Google")
             })
             .await?;
-        let response = ResponseText::read(response).await;
+        let response = ResponseText::read(response).await?;
         if !response.is_success() {
             return Err(IdentityError::GoogleMetadata {
                 status: response.status,

@@ -70,7 +70,7 @@ impl GithubActions {
                     .header(reqwest::header::ACCEPT, "application/json")
             })
             .await?;
-        let response = ResponseText::read(response).await;
+        let response = ResponseText::read(response).await?;
         if !response.is_success() {
             return Err(IdentityError::GithubEndpoint {
                 status: response.status,

@@ -25,13 +25,15 @@ use crate::http::{HttpClient, HttpError};
 use crate::process::{BoxFuture, CommandRunner};
 use crate::secret::IdToken;
 
-/// What to ask the CI for: an audience and, optionally, the name of a variable that holds a
-/// ready-made token (`NPM_ID_TOKEN`, `SIGSTORE_ID_TOKEN`), checked first on every CI.
+/// What to ask the CI for: an audience and, optionally, the name of the variable that holds a
+/// ready-made token (`NPM_ID_TOKEN`, `SIGSTORE_ID_TOKEN`) on GitLab CI, where trustpub cannot
+/// mint one. On a CI that mints (GitHub Actions, Buildkite, CircleCI, Google Cloud) such a
+/// variable is ignored: anything in the job could have planted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
     /// The audience the token must be issued for (`pypi`, `npm:registry.npmjs.org`, `sigstore`).
     pub audience: String,
-    /// A variable that holds a token for this audience, in place of `<AUD>_ID_TOKEN`.
+    /// The GitLab variable that holds a token for this audience, in place of `<AUD>_ID_TOKEN`.
     pub token_variable: Option<String>,
 }
 
@@ -91,9 +93,17 @@ impl TokenRequest {
 pub enum IdentityError {
     /// No supported CI system was detected.
     #[error(
-        "no ambient OIDC identity: this does not look like a supported CI job (looked for GitHub Actions `GITHUB_ACTIONS=true`, GitLab CI `GITLAB_CI=true`, Buildkite `BUILDKITE=true`, CircleCI `CIRCLECI=true`, Google Cloud metadata). Run in CI with OIDC enabled, or pass credentials explicitly"
+        "no ambient OIDC identity: this does not look like a supported CI job (looked for GitHub Actions `GITHUB_ACTIONS=true`, GitLab CI `GITLAB_CI=true`, Buildkite `BUILDKITE=true`, CircleCI `CIRCLECI=true`, Google Cloud metadata). Run in CI with OIDC enabled, pass an ID token with --id-token-file, or pass credentials explicitly"
     )]
     NotInCi,
+    /// `--id-token-file` could not be read.
+    #[error("cannot read the ID token file {path} (--id-token-file): {reason}")]
+    TokenFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// GitHub Actions without the request variables: the job lacks `id-token: write`.
     #[error(
         "GitHub Actions did not give this job an OIDC token: {missing}, which means the job lacks the `id-token: write` permission. Add it to the job that publishes (only that job):\n\n    jobs:\n      publish:\n        permissions:\n          id-token: write   # trusted publishing\n          contents: read    # actions/checkout, private repositories\n\nA workflow-level `permissions:` block is overridden by a job-level one that omits `id-token`."
@@ -209,6 +219,7 @@ pub struct AmbientToken {
 pub struct Detector {
     env: Arc<dyn Environment>,
     providers: Vec<Box<dyn Provider>>,
+    token_file: Option<std::path::PathBuf>,
 }
 
 impl Detector {
@@ -226,29 +237,88 @@ impl Detector {
                 Box::new(CircleCi::new(context.env.clone(), context.runner.clone())),
                 Box::new(GoogleCloud::new(context.env.clone(), context.http.clone())),
             ],
+            token_file: None,
         }
     }
 
     /// A detector over the given providers, in that order.
     pub fn with_providers(env: Arc<dyn Environment>, providers: Vec<Box<dyn Provider>>) -> Self {
-        Self { env, providers }
+        Self {
+            env,
+            providers,
+            token_file: None,
+        }
+    }
+
+    /// Takes ID tokens from this file (`--id-token-file`) for requests of the audience the
+    /// token in it is for, before asking the CI: for CI systems trustpub cannot mint on.
+    #[must_use]
+    pub fn with_token_file(mut self, path: Option<std::path::PathBuf>) -> Self {
+        self.token_file = path;
+        self
+    }
+
+    /// The environment the providers read (the run's event comes from it too).
+    pub fn env(&self) -> &dyn Environment {
+        self.env.as_ref()
     }
 
     /// A fresh, checked ID token for `request` from the first provider that has one.
+    ///
+    /// Sources, in order: `--id-token-file` when its token is for the requested audience; then
+    /// the CI. A ready-made token variable (`NPM_ID_TOKEN`, `SIGSTORE_ID_TOKEN`) counts only on
+    /// GitLab CI, which cannot mint; elsewhere it is ignored with a warning. The source is
+    /// logged at `-v` and named in [`AmbientToken::provider`].
     pub async fn detect(&self, request: &TokenRequest) -> Result<AmbientToken, IdentityError> {
+        if let Some(path) = &self.token_file {
+            let raw = self
+                .env
+                .read_to_string(path)
+                .map_err(|err| IdentityError::TokenFile {
+                    path: path.clone(),
+                    reason: err.to_string(),
+                })?;
+            let token = IdToken::new(raw);
+            let for_this_audience = Claims::decode(&token)
+                .ok()
+                .and_then(|claims| claims.aud)
+                .is_some_and(|aud| aud.contains(&request.audience));
+            if for_this_audience {
+                tracing::info!(
+                    "ID token for audience `{}`: from --id-token-file {}",
+                    request.audience,
+                    path.display()
+                );
+                return check("--id-token-file", token, &request.audience);
+            }
+            tracing::info!(
+                "--id-token-file {} holds no token for audience `{}`: asking the CI",
+                path.display(),
+                request.audience
+            );
+        }
+        let on_gitlab = self.env.is_true("GITLAB_CI");
         if let Some(variable) = &request.token_variable
-            && let Some(raw) = self.env.non_empty(variable)
+            && !on_gitlab
+            && self.env.non_empty(variable).is_some()
         {
-            let provider: &'static str = match variable.as_str() {
-                "NPM_ID_TOKEN" => "NPM_ID_TOKEN",
-                "SIGSTORE_ID_TOKEN" => "SIGSTORE_ID_TOKEN",
-                _ => "a token variable",
-            };
-            return check(provider, IdToken::new(raw), &request.audience);
+            tracing::warn!(
+                "{variable} is set but not used: a ready-made token is taken only on GitLab CI (which cannot mint one) or from --id-token-file; this CI's own token is requested instead"
+            );
         }
         for provider in &self.providers {
             if let Some(token) = provider.id_token(request).await? {
-                return check(provider.name(), token, &request.audience);
+                let source: &'static str =
+                    match (provider.name(), request.token_variable.as_deref()) {
+                        ("GitLab CI", Some("NPM_ID_TOKEN")) => "GitLab CI (NPM_ID_TOKEN)",
+                        ("GitLab CI", Some("SIGSTORE_ID_TOKEN")) => "GitLab CI (SIGSTORE_ID_TOKEN)",
+                        (name, _) => name,
+                    };
+                tracing::info!(
+                    "ID token for audience `{}`: from {source}",
+                    request.audience
+                );
+                return check(source, token, &request.audience);
             }
         }
         Err(IdentityError::NotInCi)

@@ -318,7 +318,7 @@ async fn gitlab_reads_the_audience_variable() {
 }
 
 #[tokio::test]
-async fn an_explicit_token_variable_wins_on_any_ci() {
+async fn a_token_variable_counts_only_on_gitlab() {
     let env = MapEnv::new()
         .with("GITLAB_CI", "true")
         .with("NPM_ID_TOKEN", token_for("npm:registry.npmjs.org").expose());
@@ -327,22 +327,44 @@ async fn an_explicit_token_variable_wins_on_any_ci() {
         .detect(&request)
         .await
         .unwrap();
-    assert_eq!(found.provider, "NPM_ID_TOKEN");
+    assert_eq!(found.provider, "GitLab CI (NPM_ID_TOKEN)");
 
-    // A CircleCI job that exported NPM_ID_TOKEN never runs the `circleci` tool.
+    // A planted NPM_ID_TOKEN on a CI that mints (CircleCI here) is ignored: the CI's own token
+    // is asked for.
+    let planted = token_for("npm:registry.npmjs.org");
     let env = MapEnv::new()
         .with("CIRCLECI", "true")
-        .with("NPM_ID_TOKEN", token_for("npm:registry.npmjs.org").expose());
-    let runner = FakeRunner::default();
+        .with("NPM_ID_TOKEN", planted.expose());
+    let own = token_for("npm:registry.npmjs.org");
+    let runner = FakeRunner::answering("circleci", ok_output(own.expose()));
     let detector = Detector::new(&ProviderContext {
         env: Arc::new(env),
         runner: Arc::new(runner),
         http: http(),
     });
-    assert_eq!(
-        detector.detect(&request).await.unwrap().provider,
-        "NPM_ID_TOKEN"
-    );
+    let found = detector.detect(&request).await.unwrap();
+    assert_eq!(found.provider, "CircleCI");
+    assert_eq!(found.token.expose(), own.expose());
+}
+
+#[tokio::test]
+async fn an_id_token_file_is_used_for_its_audience_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token.jwt");
+    let token = token_for("npm:registry.npmjs.org");
+    fs_err::write(&path, format!("{}\n", token.expose())).unwrap();
+    let detector = detector(MapEnv::new(), FakeRunner::default()).with_token_file(Some(path));
+    let found = detector
+        .detect(&TokenRequest::new("npm:registry.npmjs.org"))
+        .await
+        .unwrap();
+    assert_eq!(found.provider, "--id-token-file");
+    assert_eq!(found.token.expose(), token.expose());
+    // Another audience is asked of the CI (none here).
+    assert!(matches!(
+        detector.detect(&TokenRequest::new("sigstore")).await,
+        Err(IdentityError::NotInCi)
+    ));
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use clap::{Args, ValueEnum};
-use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::ci::{EventPolicy, MaskSink};
 use oidc_core::{Credential, Secret, Session};
 use registry_exchange::{BrokerExchange, BrokerOptions, RegistryKind, SetupError};
 
@@ -145,12 +145,15 @@ fn broker(
     })
 }
 
-fn policy_and_event(args: &ExchangeArgs, context: &Context) -> (EventPolicy, Option<String>) {
-    let policy = EventPolicy {
-        allow_pull_request: args.allow_pull_request,
-    };
-    let event = GithubContext::from_env(context.env.as_ref()).and_then(|g| g.event_name);
-    (policy, event)
+/// The event policy (the refusals cannot be switched off; `--allow-pull-request` is accepted
+/// for compatibility and says it has no effect).
+fn policy(args: &ExchangeArgs, printer: &Printer) -> EventPolicy {
+    if args.allow_pull_request {
+        printer.info(
+            "note: --allow-pull-request has no effect: same-repository pull_request runs may publish (with a warning), pull_request_target never",
+        );
+    }
+    EventPolicy
 }
 
 /// Minutes until `credential` expires, for messages.
@@ -180,13 +183,11 @@ pub async fn exec(args: &ExecArgs, context: &Context, printer: &Printer) -> Resu
             "give the command to run after `--`".to_owned(),
         ));
     };
-    let (policy, event) = policy_and_event(exchange_args, context);
     let detector = context.detector();
     let session = Session::new(
         &detector,
         &exchange,
-        policy,
-        event,
+        policy(exchange_args, printer),
         printer as &dyn MaskSink,
     );
     let obtained = session.credential().await?;
@@ -322,12 +323,10 @@ pub async fn exchange(
         exchange_args.audience.as_deref(),
         exchange_args.user.as_deref(),
     )?;
-    let (policy, event) = policy_and_event(exchange_args, context);
     let obtained = oidc_core::obtain(
         &context.detector(),
         &exchange,
-        &policy,
-        event.as_deref(),
+        &policy(exchange_args, printer),
         printer as &dyn MaskSink,
     )
     .await?;

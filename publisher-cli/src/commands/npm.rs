@@ -13,7 +13,7 @@ use npm_exchange::{
     NpmRegistry, PackageOutcome, PackageReport, PackageStep, ProvenanceMode, PublishObserver,
     PublishRun, PublishRunError, PublishSettings, RunNotice,
 };
-use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::ci::MaskSink;
 
 use crate::cli::{AccessArg, NpmPublishArgs};
 use crate::commands::pypi::human_size;
@@ -77,10 +77,7 @@ pub async fn publish(
         sigstore,
         concurrency: usize::from(args.concurrency),
         dry_run: args.run.dry_run,
-        policy: EventPolicy {
-            allow_pull_request: args.run.allow_pull_request,
-        },
-        event_name: GithubContext::from_env(context.env.as_ref()).and_then(|g| g.event_name),
+        policy: args.run.event_policy(printer),
     };
     let detector = context.detector();
     let observer = Lines::new(printer);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use oidc_core::ci::{EventPolicy, GithubContext, MaskSink};
+use oidc_core::ci::{GithubContext, MaskSink};
 use oidc_core::claims::Claims;
 use oidc_core::sigstore::{
     ArtifactDigest, CertificateClaims, ExpectedIdentity, SigningJob, SigstoreConfig, TrustRoot,
@@ -65,7 +65,8 @@ pub async fn upload(
         None
     };
 
-    let exchange = PypiExchange::new(context.http.clone(), index.clone());
+    let exchange = PypiExchange::new(context.http.clone(), index.clone())
+        .with_allowed_audience(args.audience.clone());
     // 1. Find, read and validate everything before anything is minted. Meanwhile, with trusted
     //    publishing, learn the index's audience: a harmless GET that takes one round trip off
     //    the critical path (a failure here is reported when the token is minted).
@@ -172,15 +173,10 @@ pub async fn upload(
         }
         Auth::Trusted => {
             let detector = context.detector();
-            let github = GithubContext::from_env(context.env.as_ref());
-            let policy = EventPolicy {
-                allow_pull_request: args.run.allow_pull_request,
-            };
             let session = Session::new(
                 &detector,
                 &exchange,
-                policy,
-                github.and_then(|g| g.event_name),
+                args.run.event_policy(printer),
                 printer as &dyn MaskSink,
             );
             // Mint before the first file so a refused exchange stops everything cleanly.
@@ -536,8 +532,7 @@ fn resolve_auth(
         .password
         .clone()
         .filter(|p| !p.is_empty())
-        .or_else(|| context.env.non_empty("PYPI_TOKEN"))
-        .map(Secret::new)
+        .or_else(|| context.env.non_empty("PYPI_TOKEN").map(Secret::new))
         .or(target.password.filter(|p| !p.expose().is_empty()));
     let Some(password) = password else {
         if user != "__token__" {

@@ -88,10 +88,23 @@ fn describe_expiry(exp: i64) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let left = exp - now;
-    if left >= 0 {
-        format!("in {left} s")
-    } else {
-        format!("{} s ago (expired)", -left)
+    // `exp` is remote input: checked arithmetic, so an extreme value cannot overflow.
+    match exp.checked_sub(now) {
+        Some(left) if left >= 0 => format!("in {left} s"),
+        Some(left) => format!("{} s ago (expired)", left.unsigned_abs()),
+        None if exp > now => "in the far future".to_owned(),
+        None => "long ago (expired)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_expiry;
+
+    #[test]
+    fn extreme_expiries_do_not_overflow() {
+        assert!(describe_expiry(i64::MAX).starts_with("in "));
+        assert_eq!(describe_expiry(i64::MIN), "long ago (expired)");
+        assert!(describe_expiry(0).ends_with("s ago (expired)"));
     }
 }

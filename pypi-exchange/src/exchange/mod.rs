@@ -2,7 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oidc_core::http::ResponseText;
+use oidc_core::audience::well_known_service;
+use oidc_core::http::{ResponseText, escape_remote};
 use oidc_core::process::BoxFuture;
 use oidc_core::{
     AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, Secret, TokenRequest,
@@ -57,9 +58,103 @@ pub enum PypiExchangeError {
         /// Whether the index is TestPyPI (which needs its own publisher).
         testpypi: bool,
     },
+    /// The index asked for an audience it may not have: nothing was requested or minted.
+    #[error("{}", audience_refusal(.host, .asked, .reason))]
+    AudienceRefused {
+        /// The index host.
+        host: String,
+        /// What `/_/oidc/audience` answered (escaped for printing).
+        asked: String,
+        /// Why it is refused.
+        reason: AudienceRefusal,
+    },
     /// Transport failure.
     #[error(transparent)]
     Http(#[from] HttpError),
+}
+
+/// Why an announced audience is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudienceRefusal {
+    /// pypi.org or test.pypi.org asked for anything but `pypi` / `testpypi`.
+    NotTheIndexOwn {
+        /// The audience this index always uses.
+        expected: &'static str,
+    },
+    /// Another index asked for the audience of a well-known service.
+    OtherService {
+        /// The service the audience belongs to.
+        service: &'static str,
+    },
+    /// `--audience` names another audience.
+    NotTheOneAllowed {
+        /// What `--audience` says.
+        allowed: String,
+    },
+}
+
+fn audience_refusal(host: &str, asked: &str, reason: &AudienceRefusal) -> String {
+    let start = format!(
+        "refusing to request an ID token: the index at {host} asked for the audience `{asked}`"
+    );
+    match reason {
+        AudienceRefusal::NotTheIndexOwn { expected } => format!(
+            "{start}, but {host} always uses `{expected}` (a proxy or another server answers for it?). Nothing was requested or minted"
+        ),
+        AudienceRefusal::OtherService { service } => format!(
+            "{start}, which is the audience of {service}: a token for it would let this index act as this job on {service}. Nothing was requested or minted. If this index really uses that audience, allow it explicitly with `--audience {asked}`"
+        ),
+        AudienceRefusal::NotTheOneAllowed { allowed } => format!(
+            "{start}, but --audience allows only `{allowed}`. Nothing was requested or minted. Check --repository-url, or change --audience"
+        ),
+    }
+}
+
+/// Whether `index` may receive an ID token for `audience`, given the audience the user allowed
+/// (`--audience`). pypi.org and test.pypi.org get exactly `pypi` / `testpypi`; any other index
+/// may not have the audience of a well-known service ([`well_known_service`]) unless the user
+/// allowed exactly that audience; `--audience` pins the audience for every index.
+pub fn check_audience(
+    index: &PackageIndex,
+    audience: &str,
+    allowed: Option<&str>,
+) -> Result<(), AudienceRefusal> {
+    let own = match index.website() {
+        Some("https://pypi.org") => Some("pypi"),
+        Some(_) => Some("testpypi"),
+        None => None,
+    };
+    if let Some(expected) = own {
+        return if audience == expected {
+            Ok(())
+        } else {
+            Err(AudienceRefusal::NotTheIndexOwn { expected })
+        };
+    }
+    if let Some(allowed) = allowed {
+        return if audience == allowed {
+            Ok(())
+        } else {
+            Err(AudienceRefusal::NotTheOneAllowed {
+                allowed: allowed.to_owned(),
+            })
+        };
+    }
+    match well_known_service(audience) {
+        Some(service) => Err(AudienceRefusal::OtherService { service }),
+        None => Ok(()),
+    }
+}
+
+/// When a minted token expires: `expires` (seconds since the epoch, remote input) if it makes
+/// a time, else 15 minutes from `now` (PyPI's lifetime). Checked arithmetic: an extreme or
+/// negative value cannot overflow or panic.
+pub fn expiry(expires: Option<i64>, now: SystemTime) -> SystemTime {
+    let fallback = now.checked_add(Duration::from_secs(900)).unwrap_or(now);
+    expires
+        .and_then(|e| u64::try_from(e).ok())
+        .and_then(|e| UNIX_EPOCH.checked_add(Duration::from_secs(e)))
+        .unwrap_or(fallback)
 }
 
 /// PyPI (or any Warehouse-compatible index) as an [`Exchange`].
@@ -68,6 +163,8 @@ pub struct PypiExchange {
     index: PackageIndex,
     /// The audience, once discovered (it does not change during a run).
     audience: tokio::sync::OnceCell<String>,
+    /// The audience the user allowed with `--audience`.
+    allowed_audience: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,7 +191,17 @@ impl PypiExchange {
             http,
             index,
             audience: tokio::sync::OnceCell::new(),
+            allowed_audience: None,
         }
+    }
+
+    /// Allows the index to ask for `audience` (`--audience`), even the audience of a
+    /// well-known service; the index then gets no other. pypi.org and test.pypi.org keep
+    /// their own (see [`check_audience`]).
+    #[must_use]
+    pub fn with_allowed_audience(mut self, audience: Option<String>) -> Self {
+        self.allowed_audience = audience;
+        self
     }
 
     /// The index's OIDC audience (GET `/_/oidc/audience` once per run; a failure is not
@@ -114,12 +221,22 @@ impl PypiExchange {
                 c.get(url.clone()).header("Accept", "application/json")
             })
             .await?;
-        let response = ResponseText::read(response).await;
+        let response = ResponseText::read(response).await?;
         let host = self.index.host();
         match response.status {
-            200 => serde_json::from_str::<AudienceResponse>(&response.body)
-                .map(|r| r.audience)
-                .map_err(|_| self.unexpected("audience retrieval", &response)),
+            200 => {
+                let audience = serde_json::from_str::<AudienceResponse>(&response.body)
+                    .map(|r| r.audience)
+                    .map_err(|_| self.unexpected("audience retrieval", &response))?;
+                check_audience(&self.index, &audience, self.allowed_audience.as_deref()).map_err(
+                    |reason| PypiExchangeError::AudienceRefused {
+                        host: host.clone(),
+                        asked: escape_remote(&audience, 200),
+                        reason,
+                    },
+                )?;
+                Ok(audience)
+            }
             403 => Err(PypiExchangeError::Disabled { host }),
             404 => Err(PypiExchangeError::Unsupported { host }),
             _ => Err(self.unexpected("audience retrieval", &response)),
@@ -147,7 +264,7 @@ impl PypiExchange {
         } else {
             self.http.send_once(what, &url, build).await?
         };
-        Ok(ResponseText::read(response).await)
+        Ok(ResponseText::read(response).await?)
     }
 
     /// The error for an answer that is not what the index should say.
@@ -180,10 +297,7 @@ impl PypiExchange {
                     expires,
                 }) if !token.is_empty() => Ok(Credential {
                     secret: Secret::new(token),
-                    expires_at: Some(expires.and_then(|e| u64::try_from(e).ok()).map_or_else(
-                        || SystemTime::now() + Duration::from_secs(900),
-                        |e| UNIX_EPOCH + Duration::from_secs(e),
-                    )),
+                    expires_at: Some(expiry(expires, SystemTime::now())),
                     scope: format!("uploads to {host} for the projects of this trusted publisher"),
                 }),
                 _ => Err(PypiExchangeError::Unexpected {

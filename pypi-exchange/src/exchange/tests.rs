@@ -59,8 +59,9 @@ async fn exchange(server: &MockServer) -> PypiExchange {
 async fn audience_ok_disabled_unsupported_html() {
     let cases: Vec<(ResponseTemplate, Result<&str, &str>)> = vec![
         (
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"audience": "testpypi"})),
-            Ok("testpypi"),
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"audience": "index.example"})),
+            Ok("index.example"),
         ),
         (
             ResponseTemplate::new(403).set_body_json(
@@ -349,4 +350,83 @@ async fn burn_posts_the_token() {
         err.to_string().starts_with("token revocation failed"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn an_index_may_not_ask_for_another_services_audience() {
+    for (audience, service) in [
+        ("testpypi", "TestPyPI"),
+        ("pypi", "PyPI"),
+        ("sigstore", "Sigstore"),
+        ("npm:registry.npmjs.org", "an npm registry"),
+        ("api://AzureADTokenExchange", "Azure"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/_/oidc/audience"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({ "audience": audience })),
+            )
+            .mount(&server)
+            .await;
+        let err = exchange(&server).await.audience().await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("asked for the audience `{audience}`"))
+                && text.contains(service)
+                && text.contains(&format!("--audience {audience}")),
+            "{text}"
+        );
+        // Named with --audience, it is allowed; another one is not.
+        let allowed = exchange(&server)
+            .await
+            .with_allowed_audience(Some(audience.to_owned()));
+        assert_eq!(allowed.audience().await.unwrap(), audience);
+        let other = exchange(&server)
+            .await
+            .with_allowed_audience(Some("something-else".into()));
+        assert!(
+            other
+                .audience()
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("--audience allows only `something-else`")
+        );
+    }
+}
+
+#[test]
+fn pypi_and_testpypi_get_exactly_their_own_audience() {
+    let pypi = PackageIndex::parse("https://upload.pypi.org/legacy/").unwrap();
+    let test = PackageIndex::parse("https://test.pypi.org/legacy/").unwrap();
+    assert_eq!(check_audience(&pypi, "pypi", None), Ok(()));
+    assert_eq!(check_audience(&test, "testpypi", None), Ok(()));
+    for (index, other) in [(&pypi, "testpypi"), (&pypi, "sigstore"), (&test, "pypi")] {
+        assert!(check_audience(index, other, None).is_err(), "{other}");
+        // --audience does not change what pypi.org and test.pypi.org get.
+        assert!(
+            check_audience(index, other, Some(other)).is_err(),
+            "{other}"
+        );
+    }
+    let private = PackageIndex::parse("https://pypi.example.com/legacy/").unwrap();
+    assert_eq!(check_audience(&private, "pypi.example.com", None), Ok(()));
+    assert!(check_audience(&private, "sts.amazonaws.com", None).is_err());
+}
+
+#[test]
+fn expiry_arithmetic_cannot_overflow() {
+    let now = UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+    let fallback = now + Duration::from_secs(900);
+    assert_eq!(expiry(None, now), fallback);
+    assert_eq!(expiry(Some(-1), now), fallback);
+    assert_eq!(expiry(Some(i64::MIN), now), fallback);
+    assert_eq!(
+        expiry(Some(1_900_000_300), now),
+        UNIX_EPOCH + Duration::from_secs(1_900_000_300)
+    );
+    // i64::MAX seconds may or may not make a SystemTime on this platform: never a panic.
+    let _ = expiry(Some(i64::MAX), now);
 }

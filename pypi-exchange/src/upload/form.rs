@@ -93,7 +93,7 @@ pub(crate) async fn send(
     if status.is_success() {
         return Ok(());
     }
-    let response = ResponseText::read(response).await;
+    let response = ResponseText::read(response).await.map_err(transport)?;
     let answer = read_answer(
         response.status,
         response.content_type.as_deref(),

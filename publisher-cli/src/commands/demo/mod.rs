@@ -144,6 +144,7 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
         token: None,
         no_trusted_publishing: false,
         concurrency: 4,
+        token_stdin: false,
         run: PublishRunArgs {
             allow_pull_request: false,
             dry_run: false,
@@ -265,6 +266,8 @@ fn upload_args(testbed: &Testbed, dir: std::path::PathBuf) -> PypiUploadArgs {
         packages_dir: "dist".into(),
         user: None,
         password: None,
+        password_stdin: false,
+        audience: Some("pypi".into()),
         verify_metadata: true,
         skip_existing: crate::cli::SkipExistingArg::Off,
         print_hash: true,

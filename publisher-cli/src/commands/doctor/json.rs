@@ -15,6 +15,7 @@
 //!   "exit_code": 0,                               // 0, 3 or 7: see `trustpub --help`
 //!   "audience": "pypi" | null,
 //!   "provider": "GitHub Actions" | null,          // who issued the token (live only)
+//!   "network": [ "…" ],                           // proxy / extra CAs for the token's requests
 //!   "claims": { "iss": "…", "repository": "…", "environment": null, … },
 //!                                                 // every value as text, null when absent
 //!   "checks": [ { "field": "workflow filename", "claim": "job_workflow_ref",
@@ -76,5 +77,6 @@ pub fn document(diagnosis: &Diagnosis, registry: Registry, outcome: Outcome) -> 
         "form": diagnosis.form,
         "exchange": diagnosis.exchange,
         "findings": diagnosis.findings,
+        "network": diagnosis.network,
     })
 }

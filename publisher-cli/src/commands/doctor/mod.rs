@@ -135,6 +135,11 @@ pub struct DoctorPypiArgs {
     #[arg(long, value_name = "NAME")]
     pub project: Option<String>,
 
+    /// The audience this index may ask for, when it is the audience of another service
+    /// (`pypi` on a mirror of PyPI's API). pypi.org and test.pypi.org always get their own.
+    #[arg(long, value_name = "AUDIENCE", env = "TRUSTPUB_PYPI_AUDIENCE")]
+    pub audience: Option<String>,
+
     /// What every doctor takes.
     #[command(flatten)]
     pub common: DoctorArgs,
@@ -203,6 +208,7 @@ pub async fn run(
             if let Some(project) = &args.project {
                 doctor = doctor.with_project(project);
             }
+            doctor = doctor.with_allowed_audience(args.audience.clone());
             (Registry::Pypi, Box::new(doctor), &args.common)
         }
         DoctorCommand::Npm(args) => {
@@ -254,12 +260,16 @@ pub async fn run(
             diagnose_offline(doctor.as_ref(), &claims, unix_now())
         }
         None => {
-            diagnose(
+            let mut diagnosis = diagnose(
                 doctor.as_ref(),
                 &context.detector(),
                 printer as &dyn MaskSink,
             )
-            .await
+            .await;
+            if let Ok(target) = url::Url::parse(&diagnosis.target) {
+                diagnosis.network = context.http.network_notes(&target);
+            }
+            diagnosis
         }
     };
     let outcome = outcome(diagnosis.conclusion());

@@ -23,6 +23,9 @@ pub fn human(diagnosis: &Diagnosis, outcome: Outcome) -> String {
     if let Some(audience) = &diagnosis.audience {
         out.push_str(&format!("  audience  {audience}\n"));
     }
+    for note in &diagnosis.network {
+        out.push_str(&format!("  network   {note}\n"));
+    }
 
     if !diagnosis.claims.is_empty() {
         let source = match &diagnosis.provider {

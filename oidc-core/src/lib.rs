@@ -7,11 +7,13 @@
 //! ([`http`]), and knows the CI context: which events may publish and how to talk to the runner
 //! through workflow commands ([`ci`]).
 
+pub mod bounded;
 pub mod ci;
 pub mod claims;
 pub mod doctor;
 pub mod env;
 pub mod exchange;
+pub mod fs;
 pub mod http;
 pub mod jwks;
 pub mod process;

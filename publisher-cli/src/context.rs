@@ -17,10 +17,19 @@ pub struct Context {
 impl Context {
     /// Builds the context over `env`, trusting `extra_ca_files` too.
     pub fn new(env: Arc<dyn Environment>, extra_ca_files: Vec<PathBuf>) -> Result<Self, HttpError> {
-        let config = HttpConfig {
+        let mut config = HttpConfig {
             extra_ca_files,
             ..HttpConfig::default()
         };
+        // `TRUSTPUB_READ_TIMEOUT` (seconds): the longest silence while waiting for an answer.
+        // The default suits a large upload; the fault matrix uses a short one.
+        if let Some(seconds) = env
+            .non_empty("TRUSTPUB_READ_TIMEOUT")
+            .and_then(|value| value.parse::<f64>().ok())
+            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        {
+            config.read_timeout = std::time::Duration::from_secs_f64(seconds.min(86_400.0));
+        }
         let http = HttpClient::new(&config, env.as_ref())?;
         Ok(Self { env, http })
     }

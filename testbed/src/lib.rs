@@ -41,7 +41,7 @@ pub use issuer::{
     Visibility,
 };
 pub use npm::{NpmConfig, NpmPublisher, NpmVersion};
-pub use pypi::{PypiConfig, PypiFile, PypiPublisher};
+pub use pypi::{PypiConfig, PypiFault, PypiFaults, PypiFile, PypiPublisher, PypiRoute};
 pub use records::{
     BurnRecord, CertificateRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord,
     Records, RekorEntryRecord, UploadRecord,
@@ -237,6 +237,12 @@ impl Testbed {
     /// Creates an empty project on PyPI without any publisher.
     pub fn add_pypi_project(&self, project: &str) {
         self.pypi.add_project(project);
+    }
+
+    /// PyPI's failure knobs (status codes, `Retry-After`, HTML pages, truncated JSON, broken
+    /// connections, slow answers, expiring tokens) for the mint, burn and upload routes.
+    pub fn pypi_faults(&self) -> PypiFaults {
+        self.pypi.faults.clone()
     }
 
     /// The files PyPI holds for `project` (any spelling of the name).

@@ -454,9 +454,20 @@ async fn attach(
                 })
                 .await?;
             let path = bundle_path(tarball.path());
-            fs_err::write(&path, &signed.bundle_json).map_err(|err| {
-                CliError::Internal(format!("cannot write the provenance bundle: {err}"))
-            })?;
+            // The bundle is ours (signed just now): an older one of an earlier run is replaced,
+            // and said so; a symlink at its name is refused.
+            let written = oidc_core::fs::write_new_atomic(
+                &path,
+                signed.bundle_json.as_bytes(),
+                oidc_core::fs::Existing::Replace,
+            )
+            .map_err(|err| CliError::Usage(format!("cannot keep the provenance bundle: {err}")))?;
+            if written == oidc_core::fs::Written::Replaced {
+                printer.info(&format!(
+                    "replaced the provenance bundle of an earlier run: {}",
+                    path.display()
+                ));
+            }
             let log = signing::rekor_suffix(&signed.verified);
             printer.status(
                 "Provenance",

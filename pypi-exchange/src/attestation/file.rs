@@ -1,8 +1,9 @@
 //! `<dist>.publish.attestation` files: where they go, reading one, writing one atomically.
 
 use std::ffi::OsString;
-use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+
+use oidc_core::fs::{Existing, WriteError, write_new_atomic};
 
 use super::AttestationError;
 use super::object::Attestation;
@@ -41,58 +42,23 @@ pub fn read_attestation(path: &Path) -> Result<Attestation, AttestationError> {
 
 /// Writes `attestation` to [`attestation_path`]`(dist)` and returns that path.
 ///
-/// The file appears whole or not at all (a temporary file in the same directory, renamed into
-/// place), and an existing file is never replaced: one with the same contents is left as it is
-/// (writing again is a no-op), one with other contents is an error.
+/// Through the one writer of files next to the user's ([`oidc_core::fs::write_new_atomic`]):
+/// the file appears whole or not at all, a symlink at its name is refused, and an existing
+/// file is never replaced: one with the same contents is left as it is (writing again is a
+/// no-op), one with other contents is an error.
 pub fn write_attestation(
     dist: &Path,
     attestation: &Attestation,
 ) -> Result<PathBuf, AttestationError> {
     let path = attestation_path(dist);
     let contents = attestation.to_json();
-    let write_error = |reason: String| AttestationError::Write {
-        path: path.clone(),
-        reason,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let prefix = format!(
-        ".{}.",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let mut temp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|err| write_error(format!("cannot create a temporary file beside it: {err}")))?;
-    temp.write_all(contents.as_bytes())
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|err| {
-            write_error(format!(
-                "cannot write the temporary file {}: {err}",
-                temp.path().display()
-            ))
-        })?;
-    match temp.persist_noclobber(&path) {
+    match write_new_atomic(&path, contents.as_bytes(), Existing::Keep) {
         Ok(_) => Ok(path),
-        Err(err) if err.error.kind() == ErrorKind::AlreadyExists => {
-            // `err.file` is dropped here, which deletes the temporary file.
-            let existing = fs_err::read(&path).map_err(|err| AttestationError::Read {
-                path: path.clone(),
-                reason: err.to_string(),
-            })?;
-            if existing == contents.as_bytes() {
-                Ok(path)
-            } else {
-                Err(AttestationError::Exists { path })
-            }
-        }
-        Err(err) => Err(write_error(format!(
-            "cannot rename the temporary file into place: {}",
-            err.error
-        ))),
+        Err(WriteError::Exists { .. }) => Err(AttestationError::Exists { path }),
+        Err(err) => Err(AttestationError::Write {
+            path,
+            reason: err.reason(),
+        }),
     }
 }
 

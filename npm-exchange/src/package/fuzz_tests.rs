@@ -104,7 +104,11 @@ proptest! {
 
     #[test]
     fn fuzz_tarball_members(
-        members in proptest::collection::vec(("[a-zA-Z./]{1,30}", proptest::collection::vec(any::<u8>(), 0..64)), 0..6),
+        // Names the tar writer accepts (it refuses `..`); the reader is what is under test.
+        members in proptest::collection::vec((
+            "[a-zA-Z./]{1,30}".prop_filter("a path tar can write", |n| !n.split('/').any(|s| s == "..")),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        ), 0..6),
     ) {
         let mut all: Vec<(String, Vec<u8>)> = vec![("package/package.json".into(), ARGPARSE.as_bytes().to_vec())];
         all.extend(members.into_iter().map(|(name, data)| (format!("package/{name}"), data)));

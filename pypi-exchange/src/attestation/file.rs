@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use oidc_core::bounded::read_capped;
 use oidc_core::fs::{Existing, WriteError, write_new_atomic};
 
 use super::AttestationError;
@@ -28,11 +29,36 @@ pub fn attestation_path(dist: &Path) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// Reads an attestation file (any `*.attestation`, not only publish ones).
+/// The largest attestation file read (1 MiB): a real one is a few KiB.
+pub const ATTESTATION_LIMIT: u64 = 1024 * 1024;
+
+/// Reads an attestation file (any `*.attestation`, not only publish ones): a regular file, not
+/// a symlink (one planted beside a dist could point anywhere, `/dev/zero` included), of at most
+/// [`ATTESTATION_LIMIT`] bytes.
 pub fn read_attestation(path: &Path) -> Result<Attestation, AttestationError> {
-    let text = fs_err::read_to_string(path).map_err(|err| AttestationError::Read {
+    let read_error = |reason: String| AttestationError::Read {
         path: path.to_owned(),
-        reason: err.to_string(),
+        reason,
+    };
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(read_error(
+            "it is a symbolic link; trustpub reads attestations only from regular files: \
+             replace the link with the file"
+                .to_owned(),
+        ));
+    }
+    let file = fs_err::File::open(path).map_err(|err| read_error(err.to_string()))?;
+    let bytes = read_capped(file, ATTESTATION_LIMIT)
+        .map_err(|err| read_error(err.to_string()))?
+        .ok_or_else(|| {
+            read_error(format!(
+                "it is larger than {} KiB, which no attestation is",
+                ATTESTATION_LIMIT / 1024
+            ))
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| AttestationError::Malformed {
+        path: path.to_owned(),
+        reason: "it is not UTF-8 text".to_owned(),
     })?;
     Attestation::from_json(&text).map_err(|err| AttestationError::Malformed {
         path: path.to_owned(),
@@ -139,6 +165,20 @@ mod tests {
             entries(dir.path()),
             ["sampleproject-4.0.0-py3-none-any.whl.publish.attestation"]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reads_neither_through_a_symlink_nor_without_a_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("x-1.0.tar.gz.publish.attestation");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let error = read_attestation(&link).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"cannot read attestation [dir]/x-1.0.tar.gz.publish.attestation: it is a symbolic link; trustpub reads attestations only from regular files: replace the link with the file");
+        let big = dir.path().join("y-1.0.tar.gz.publish.attestation");
+        fs_err::write(&big, vec![b' '; ATTESTATION_LIMIT as usize + 1]).unwrap();
+        let error = read_attestation(&big).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"cannot read attestation [dir]/y-1.0.tar.gz.publish.attestation: it is larger than 1024 KiB, which no attestation is");
     }
 
     #[test]

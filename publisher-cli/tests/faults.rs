@@ -159,6 +159,12 @@ struct Outcome {
     rerun: String,
 }
 
+impl Outcome {
+    fn rerun(self, rerun: String) -> Self {
+        Self { rerun, ..self }
+    }
+}
+
 /// One upload scenario: a testbed with a trusted publisher for `project`, `files` wheels.
 struct Scenario {
     testbed: Testbed,
@@ -256,8 +262,9 @@ impl Scenario {
         format!("exit 0, {}", self.describe_index())
     }
 
-    /// Records the outcome of `output`, asserting that a partial index comes with exit 6.
-    fn outcome(&self, output: &Output, rerun: String) -> Outcome {
+    /// Records the outcome of `output` (before any re-run), asserting that a partial index
+    /// comes with exit 6.
+    fn outcome(&self, output: &Output) -> Outcome {
         let exit = output.status.code().unwrap_or(-1);
         let index = self.index();
         if !index.is_empty() && index.len() < self.wheels.len() {
@@ -271,16 +278,16 @@ impl Scenario {
         }
         Outcome {
             exit,
-            message: message(output, self.dir.path()),
+            message: message(output, self.dir.path(), self.testbed.dir()),
             index: self.describe_index(),
-            rerun,
+            rerun: String::new(),
         }
     }
 }
 
 /// The first `error:` line, or else the first retry or warning line, made stable: no paths,
-/// ports or timings.
-fn message(output: &Output, dir: &Path) -> String {
+/// ports, timings, nor the OS's wording for a connection broken while sending.
+fn message(output: &Output, dir: &Path, testbed_dir: &Path) -> String {
     let err = stderr(output);
     let pick = err
         .lines()
@@ -288,7 +295,15 @@ fn message(output: &Output, dir: &Path) -> String {
         .or_else(|| err.lines().find(|l| l.contains("retrying")))
         .or_else(|| err.lines().find(|l| l.starts_with("warning:")))
         .unwrap_or("(none)");
-    let mut text = pick.replace(&dir.display().to_string(), "[dir]");
+    let mut text = strip_ansi(pick)
+        .replace(&dir.display().to_string(), "[dir]")
+        .replace(&testbed_dir.display().to_string(), "[testbed]");
+    text = replace_after(
+        &text,
+        "(SendRequest): ",
+        |c| c != ';',
+        "[connection broken]",
+    );
     text = replace_after(&text, "127.0.0.1:", |c| c.is_ascii_digit(), "[port]");
     text = replace_after(
         &text,
@@ -297,8 +312,26 @@ fn message(output: &Output, dir: &Path) -> String {
         "[t]",
     );
     text = replace_after(&text, "attempt ", |c| c.is_ascii_digit(), "[n]");
-    let text: String = text.chars().take(220).collect();
+    let text: String = text.chars().take(400).collect();
     text.trim().to_owned()
+}
+
+/// Drops terminal color sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Replaces the run of `keep` characters after each `marker` with `by`.
@@ -337,8 +370,11 @@ async fn connection_refused() {
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_contains(&output, "127.0.0.1");
     let good = scenario.args(scenario.testbed.pypi_upload_url().as_str(), false);
-    let rerun = scenario.rerun(&good).await;
-    check_row("connection_refused", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "connection_refused",
+        &outcome.rerun(scenario.rerun(&good).await),
+    );
 }
 
 #[tokio::test]
@@ -359,8 +395,11 @@ async fn upload_5xx_then_success() {
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_contains(&output, "503");
-    let rerun = scenario.rerun(&args).await;
-    check_row("upload_5xx_then_success", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "upload_5xx_then_success",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 async fn rate_limited(case: &str, project: &str, retry_after: impl Fn() -> String) {
@@ -384,8 +423,8 @@ async fn rate_limited(case: &str, project: &str, retry_after: impl Fn() -> Strin
         started.elapsed()
     );
     assert_contains(&output, "429");
-    let rerun = scenario.rerun(&args).await;
-    check_row(case, &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(case, &outcome.rerun(scenario.rerun(&args).await));
 }
 
 #[tokio::test]
@@ -414,8 +453,11 @@ async fn reset_after_bytes() {
     );
     let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), false);
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
-    let rerun = scenario.rerun(&args).await;
-    check_row("reset_after_bytes", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "reset_after_bytes",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 #[tokio::test]
@@ -434,8 +476,11 @@ async fn slow_server_timeout() {
     let output = scenario.run(&args, &env).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_contains(&output, "retrying");
-    let rerun = scenario.rerun(&args).await;
-    check_row("slow_server_timeout", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "slow_server_timeout",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 #[tokio::test]
@@ -452,8 +497,11 @@ async fn html_error_page() {
         !stderr(&output).contains("<!DOCTYPE"),
         "the page is summarized, not dumped"
     );
-    let rerun = scenario.rerun(&args).await;
-    check_row("html_error_page", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "html_error_page",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 #[tokio::test]
@@ -466,8 +514,11 @@ async fn truncated_json() {
     let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), false);
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    let rerun = scenario.rerun(&args).await;
-    check_row("truncated_json", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "truncated_json",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 #[tokio::test]
@@ -485,8 +536,11 @@ async fn token_expiring_mid_run() {
     faults.fail_next(PypiRoute::Upload, 1, PypiFault::ExpireTokens);
     let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), false);
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
-    let rerun = scenario.rerun(&args).await;
-    check_row("token_expiring_mid_run", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "token_expiring_mid_run",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 #[tokio::test]
@@ -501,8 +555,8 @@ async fn burn_failing() {
     );
     let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), false);
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
-    let rerun = scenario.rerun(&args).await;
-    check_row("burn_failing", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row("burn_failing", &outcome.rerun(scenario.rerun(&args).await));
 }
 
 #[tokio::test]
@@ -515,8 +569,8 @@ async fn fulcio_5xx() {
     let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), true);
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
-    let rerun = scenario.rerun(&args).await;
-    check_row("fulcio_5xx", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row("fulcio_5xx", &outcome.rerun(scenario.rerun(&args).await));
 }
 
 #[tokio::test]
@@ -529,8 +583,8 @@ async fn rekor_5xx() {
     let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), true);
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
-    let rerun = scenario.rerun(&args).await;
-    check_row("rekor_5xx", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row("rekor_5xx", &outcome.rerun(scenario.rerun(&args).await));
 }
 
 #[tokio::test]
@@ -541,10 +595,10 @@ async fn rekor_entry_does_not_verify() {
     let output = scenario.run(&args, &scenario.testbed.github_env()).await;
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
     assert_contains(&output, "does not verify");
-    let rerun = scenario.rerun(&args).await;
+    let outcome = scenario.outcome(&output);
     check_row(
         "rekor_entry_does_not_verify",
-        &scenario.outcome(&output, rerun),
+        &outcome.rerun(scenario.rerun(&args).await),
     );
 }
 
@@ -557,6 +611,9 @@ async fn tls_unknown_ca() {
     let output = scenario.run(&args, &env).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_contains(&output, "SSL_CERT_FILE");
-    let rerun = scenario.rerun(&args).await;
-    check_row("tls_unknown_ca", &scenario.outcome(&output, rerun));
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "tls_unknown_ca",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }

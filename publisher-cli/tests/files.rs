@@ -63,7 +63,8 @@ async fn a_symlink_planted_at_the_provenance_bundle_is_refused() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = trustpub(&args, &testbed.github_env(), dir.path()).await;
     let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{err}");
+    // Exit 5: the package failed before anything was sent.
+    assert_eq!(output.status.code(), Some(5), "{err}");
     assert!(
         err.contains("it is a symbolic link, and trustpub never writes through one"),
         "{err}"

@@ -134,6 +134,46 @@ pub(crate) async fn apply(
         return next.run(request).await;
     };
     match fault {
+        PypiFault::ResetAfter { bytes } => {
+            let mut stream = request.into_body().into_data_stream();
+            let mut read = 0;
+            while read < bytes {
+                match stream.next().await {
+                    Some(Ok(chunk)) => read += chunk.len(),
+                    _ => break,
+                }
+            }
+            drop(stream);
+            let broken = futures_util::stream::once(async {
+                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+                    "the testbed breaks the connection",
+                ))
+            });
+            (StatusCode::OK, Body::from_stream(broken)).into_response()
+        }
+        PypiFault::Slow { delay } => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        PypiFault::ExpireTokens => {
+            let now = now_unix();
+            for token in state.registry().tokens.values_mut() {
+                token.expires = token.expires.min(now - 1);
+            }
+            next.run(request).await
+        }
+        PypiFault::Status { .. } | PypiFault::HtmlPage { .. } | PypiFault::TruncatedJson => {
+            // An answer given before the request body is read can reach the client as a broken
+            // pipe instead: read it all first, as a server (or proxy) that buffers requests does.
+            let _ = axum::body::to_bytes(request.into_body(), 64 * 1024 * 1024).await;
+            answer(fault)
+        }
+    }
+}
+
+/// The answer of a fault that answers by itself (the others are passed to the real handler).
+fn answer(fault: PypiFault) -> Response {
+    match fault {
         PypiFault::Status {
             status,
             retry_after,
@@ -164,33 +204,6 @@ pub(crate) async fn apply(
             "{\"success\": true, \"token\": \"pypi-AgEIcHlwaS5vcmc",
         )
             .into_response(),
-        PypiFault::ResetAfter { bytes } => {
-            let mut stream = request.into_body().into_data_stream();
-            let mut read = 0;
-            while read < bytes {
-                match stream.next().await {
-                    Some(Ok(chunk)) => read += chunk.len(),
-                    _ => break,
-                }
-            }
-            drop(stream);
-            let broken = futures_util::stream::once(async {
-                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
-                    "the testbed breaks the connection",
-                ))
-            });
-            (StatusCode::OK, Body::from_stream(broken)).into_response()
-        }
-        PypiFault::Slow { delay } => {
-            tokio::time::sleep(delay).await;
-            next.run(request).await
-        }
-        PypiFault::ExpireTokens => {
-            let now = now_unix();
-            for token in state.registry().tokens.values_mut() {
-                token.expires = token.expires.min(now - 1);
-            }
-            next.run(request).await
-        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

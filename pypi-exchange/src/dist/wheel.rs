@@ -110,10 +110,9 @@ pub(crate) fn read_metadata<R: Read + Seek>(
         if entry.size() > METADATA_LIMIT {
             return Err(too_large());
         }
-        let bytes = read_capped(entry, METADATA_LIMIT)
+        read_capped(entry, METADATA_LIMIT)
             .map_err(|e| corrupt(ZipError::Io(e)))?
-            .ok_or_else(too_large)?;
-        bytes
+            .ok_or_else(too_large)?
     };
     let metadata = CoreMetadata::parse(&bytes).map_err(|cause| DistError::Metadata {
         path: path.to_path_buf(),

@@ -34,7 +34,7 @@ pub const ATTESTATION_LIMIT: u64 = 1024 * 1024;
 
 /// Reads an attestation file (any `*.attestation`, not only publish ones): a regular file, not
 /// a symlink (one planted beside a dist could point anywhere, `/dev/zero` included), of at most
-/// [`ATTESTATION_LIMIT`] bytes.
+/// 1 MiB.
 pub fn read_attestation(path: &Path) -> Result<Attestation, AttestationError> {
     let read_error = |reason: String| AttestationError::Read {
         path: path.to_owned(),

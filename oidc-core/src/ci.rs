@@ -4,7 +4,6 @@
 //! Libraries never print, so the workflow commands here are built as strings; the CLI writes
 //! them. [`MaskSink`] is how a library asks for a secret to be masked the moment it exists.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::claims::Claims;
@@ -339,17 +338,14 @@ pub mod commands {
     }
 }
 
-/// Appends Markdown to the step summary file (`$GITHUB_STEP_SUMMARY`).
-pub fn append_step_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
-    let mut file = fs_err::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    file.write_all(markdown.as_bytes())?;
-    if !markdown.ends_with('\n') {
-        file.write_all(b"\n")?;
+/// Appends Markdown to the step summary file (`$GITHUB_STEP_SUMMARY`), never through a
+/// symlink (see [`crate::fs::append_no_follow`]).
+pub fn append_step_summary(path: &Path, markdown: &str) -> Result<(), crate::fs::WriteError> {
+    let mut text = markdown.to_owned();
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
-    Ok(())
+    crate::fs::append_no_follow(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -485,12 +485,20 @@ where
                 tokio::time::sleep(wait).await;
             }
             Err(err) => {
-                if last || !RetryPolicy::is_retryable_error(&err) {
+                let retryable = RetryPolicy::is_retryable_error(&err);
+                let reason = error_chain(&err.without_url());
+                // A certificate nobody here trusts will not become trusted on a retry.
+                let untrusted = is_untrusted_certificate(&reason);
+                if last || untrusted || !retryable {
                     return Err(HttpError::Transport {
                         what: what.to_owned(),
                         url: redact_url(url),
                         attempts: attempt,
-                        reason: error_chain(&err.without_url()),
+                        reason: if untrusted {
+                            format!("{reason}; {UNTRUSTED_CERTIFICATE_HINT}")
+                        } else {
+                            reason
+                        },
                     });
                 }
                 let wait = policy.delay(attempt, None);
@@ -499,13 +507,23 @@ where
                     wait.as_secs_f64(),
                     attempt + 1,
                     url = redact_url(url),
-                    reason = error_chain(&err.without_url()),
                 );
                 tokio::time::sleep(wait).await;
             }
         }
         attempt += 1;
     }
+}
+
+/// What to do about a server certificate that does not chain to a trusted CA.
+const UNTRUSTED_CERTIFICATE_HINT: &str = "the server's certificate is not signed by a CA trusted here: if it uses a private CA (a company proxy, a private index), name that CA's PEM file in SSL_CERT_FILE";
+
+/// Whether a transport error says the server's certificate chain is not trusted.
+fn is_untrusted_certificate(reason: &str) -> bool {
+    reason.contains("UnknownIssuer")
+        || reason.contains("unknown issuer")
+        || reason.contains("self-signed certificate")
+        || reason.contains("self signed certificate")
 }
 
 /// Follows a redirect only to the same origin (scheme, host, port) as the first request, and

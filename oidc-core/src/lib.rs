@@ -24,11 +24,13 @@
 //! only wires them and renders their results.
 
 pub mod audience;
+pub mod bounded;
 pub mod ci;
 pub mod claims;
 pub mod doctor;
 pub mod env;
 pub mod exchange;
+pub mod fs;
 pub mod http;
 pub mod jwks;
 pub mod process;

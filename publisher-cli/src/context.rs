@@ -28,7 +28,17 @@ impl Context {
 
     /// Builds the context over `env` with an HTTP client set up by `config`.
     pub fn with_config(env: Arc<dyn Environment>, config: &HttpConfig) -> Result<Self, HttpError> {
-        let http = HttpClient::new(config, env.as_ref())?;
+        let mut config = config.clone();
+        // `TRUSTPUB_READ_TIMEOUT` (seconds): the longest silence while waiting for an answer.
+        // The default suits a large upload; the fault matrix uses a short one.
+        if let Some(seconds) = env
+            .non_empty("TRUSTPUB_READ_TIMEOUT")
+            .and_then(|value| value.parse::<f64>().ok())
+            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        {
+            config.read_timeout = std::time::Duration::from_secs_f64(seconds.min(86_400.0));
+        }
+        let http = HttpClient::new(&config, env.as_ref())?;
         Ok(Self {
             env,
             http,

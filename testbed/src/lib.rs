@@ -78,7 +78,7 @@ pub use npm::{NpmConfig, NpmPublisher, NpmVersion};
 pub use nuget::{
     NugetConfig, NugetExchangeRecord, NugetKeyRecord, NugetPackage, NugetPolicy, NugetPushRecord,
 };
-pub use pypi::{PypiConfig, PypiFile, PypiPublisher};
+pub use pypi::{PypiConfig, PypiFault, PypiFaults, PypiFile, PypiPublisher, PypiRoute};
 pub use records::{
     BurnRecord, CertificateRecord, IssuedToken, MintRecord, NpmExchangeRecord, NpmPublishRecord,
     Records, RekorEntryRecord, UploadRecord,
@@ -328,6 +328,12 @@ impl Testbed {
     /// Creates an empty project on PyPI without any publisher.
     pub fn add_pypi_project(&self, project: &str) {
         self.pypi.add_project(project);
+    }
+
+    /// PyPI's failure knobs (status codes, `Retry-After`, HTML pages, truncated JSON, broken
+    /// connections, slow answers, expiring tokens) for the mint, burn and upload routes.
+    pub fn pypi_faults(&self) -> PypiFaults {
+        self.pypi.faults.clone()
     }
 
     /// The files PyPI holds for `project` (any spelling of the name).

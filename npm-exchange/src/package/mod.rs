@@ -30,6 +30,8 @@ mod tarball;
 mod text;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod npm_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -69,6 +71,32 @@ pub enum PackageError {
         path: PathBuf,
         /// What is wrong with it.
         detail: String,
+    },
+    /// A member read into memory (`package.json`, the README, `AUTHORS`) is over its cap.
+    #[error(
+        "{}: {member} is larger than {} KiB, which is not plausible for it (the file may be a decompression bomb); trustpub stopped reading it: check what `npm pack` packed",
+        path.display(),
+        limit / 1024
+    )]
+    MemberTooLarge {
+        /// The tarball.
+        path: PathBuf,
+        /// The member, e.g. `package/package.json`.
+        member: String,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// The gzip stream inflates far beyond the tarball's size.
+    #[error(
+        "{}: the gzip stream inflates to more than {} MiB, over 100 times the tarball's size; it looks like a decompression bomb and was not read further: rebuild it with `npm pack`",
+        path.display(),
+        limit / (1024 * 1024)
+    )]
+    Inflation {
+        /// The tarball.
+        path: PathBuf,
+        /// The limit in bytes that was passed.
+        limit: u64,
     },
     /// The archive has no `package/package.json`.
     #[error(

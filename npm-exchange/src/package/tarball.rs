@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use flate2::read::GzDecoder;
+use oidc_core::bounded::{InflationGuard, InflationLimit, Tripped, read_capped};
 use sha1::Sha1;
 use sha2::{Digest, Sha512};
 
@@ -76,6 +77,16 @@ fn readme_rank(name: &str) -> Option<u8> {
     }
 }
 
+/// The largest `package.json` read into memory (2 MiB): real ones are a few KiB, the largest
+/// published ones a few hundred; parsed JSON takes several times its text.
+pub const PACKAGE_JSON_LIMIT: u64 = 2 * 1024 * 1024;
+
+/// The largest README read into memory (4 MiB): it goes into the publish document whole.
+pub const README_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The largest `AUTHORS` file read into memory (1 MiB).
+pub const AUTHORS_LIMIT: u64 = 1024 * 1024;
+
 /// What the scan collects from the archive.
 #[derive(Default)]
 struct Scan {
@@ -84,6 +95,8 @@ struct Scan {
     readme_rank: Option<u8>,
     /// Archive entries seen, including one that failed to parse.
     entries: usize,
+    /// A member over its cap: the scan stopped there.
+    too_large: Option<(String, u64)>,
 }
 
 impl Scan {
@@ -101,15 +114,20 @@ impl Scan {
             return Ok(());
         }
         let rel = segments[1..].join("/");
-        let read_text = |entry: &mut tar::Entry<'_, _>| -> io::Result<String> {
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes)?;
-            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        let too_large = &mut self.too_large;
+        let mut read_text = |entry: &mut tar::Entry<'_, _>, cap: u64| -> io::Result<String> {
+            match read_capped(entry, cap)? {
+                Some(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+                None => {
+                    *too_large = Some((format!("package/{rel}"), cap));
+                    Err(io::Error::other("a member is over its size limit"))
+                }
+            }
         };
         if rel == "package.json" {
-            self.package_json = Some(read_text(entry)?);
+            self.package_json = Some(read_text(entry, PACKAGE_JSON_LIMIT)?);
         } else if rel == "AUTHORS" {
-            self.files.authors = Some(read_text(entry)?);
+            self.files.authors = Some(read_text(entry, AUTHORS_LIMIT)?);
         } else if let Some(rank) = readme_rank(&rel).filter(|_| !rel.contains('/')) {
             let current = self.files.readme.as_ref().map(|(name, _)| name.as_str());
             let better = match self.readme_rank {
@@ -119,7 +137,7 @@ impl Scan {
                 }
             };
             if better {
-                self.files.readme = Some((rel.clone(), read_text(entry)?));
+                self.files.readme = Some((rel.clone(), read_text(entry, README_LIMIT)?));
                 self.readme_rank = Some(rank);
             }
         }
@@ -129,8 +147,18 @@ impl Scan {
 }
 
 /// Gunzips and untars `reader` to its end, collecting what the manifest needs into `scan`.
-fn scan_archive(reader: impl Read, scan: &mut Scan) -> io::Result<()> {
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+/// The inflated stream goes through `guard`'s limit.
+fn scan_archive(
+    reader: impl Read,
+    max_inflated: u64,
+    scan: &mut Scan,
+) -> (io::Result<()>, Tripped) {
+    let (guarded, tripped) = InflationGuard::wrap(GzDecoder::new(reader), max_inflated);
+    (scan_guarded(guarded, scan), tripped)
+}
+
+fn scan_guarded(reader: impl Read, scan: &mut Scan) -> io::Result<()> {
+    let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         scan.entries += 1;
         scan.visit(&mut entry?)?;
@@ -189,13 +217,27 @@ impl PackageTarball {
             head: Vec::new(),
         };
         let mut scan = Scan::default();
-        let scanned = scan_archive(&mut reader, &mut scan);
+        let max_inflated = InflationLimit::NPM.max_inflated(metadata.len());
+        let (scanned, tripped) = scan_archive(&mut reader, max_inflated, &mut scan);
         // Whatever the archive said, hash the file to its end.
         io::copy(&mut reader, &mut io::sink()).map_err(io_error)?;
         if reader.head != [0x1f, 0x8b] {
             return Err(corrupt(
                 "it is not gzip-compressed (a .tgz file starts with the bytes 1f 8b)".into(),
             ));
+        }
+        if let Some((member, limit)) = scan.too_large {
+            return Err(PackageError::MemberTooLarge {
+                path: path.to_owned(),
+                member,
+                limit,
+            });
+        }
+        if tripped.tripped() {
+            return Err(PackageError::Inflation {
+                path: path.to_owned(),
+                limit: max_inflated,
+            });
         }
         scanned.map_err(|e| corrupt(describe(&e, scan.entries)))?;
         let package_json = scan

@@ -111,8 +111,8 @@ pub enum PackageFailure {
     BundleWrite {
         /// The bundle file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (a symlink at its name, an I/O failure).
+        source: oidc_core::fs::WriteError,
     },
     /// The provenance bundle could not be added to the publish document.
     #[error(transparent)]

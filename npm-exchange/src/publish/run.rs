@@ -807,12 +807,25 @@ impl<'a> PublishRun<'a> {
             .await
             .map_err(failure)?;
         let path = bundle_path(tarball.path());
-        fs_err::tokio::write(&path, &signed.bundle_json)
-            .await
-            .map_err(|source| PackageFailure::BundleWrite {
-                path: path.clone(),
-                source,
-            })?;
+        // The bundle is ours (signed just now): one of an earlier run is replaced; a symlink
+        // at its name is refused (one atomic writer for every file trustpub puts beside the
+        // user's).
+        let (target, contents) = (path.clone(), signed.bundle_json.clone().into_bytes());
+        tokio::task::spawn_blocking(move || {
+            oidc_core::fs::write_new_atomic(&target, &contents, oidc_core::fs::Existing::Replace)
+        })
+        .await
+        .map_err(|err| PackageFailure::Sigstore {
+            package: label.to_owned(),
+            source: SigstoreError::Signing {
+                subject: label.to_owned(),
+                reason: format!("writing the bundle stopped: {err}"),
+            },
+        })?
+        .map_err(|source| PackageFailure::BundleWrite {
+            path: path.clone(),
+            source,
+        })?;
         Ok((signed.bundle_json, path, signed.verified.log_index))
     }
 }

@@ -1,8 +1,10 @@
 //! `<dist>.publish.attestation` files: where they go, reading one, writing one atomically.
 
 use std::ffi::OsString;
-use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+
+use oidc_core::bounded::read_capped;
+use oidc_core::fs::{Existing, WriteError, write_new_atomic};
 
 use super::AttestationError;
 use super::object::Attestation;
@@ -27,11 +29,36 @@ pub fn attestation_path(dist: &Path) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// Reads an attestation file (any `*.attestation`, not only publish ones).
+/// The largest attestation file read (1 MiB): a real one is a few KiB.
+pub const ATTESTATION_LIMIT: u64 = 1024 * 1024;
+
+/// Reads an attestation file (any `*.attestation`, not only publish ones): a regular file, not
+/// a symlink (one planted beside a dist could point anywhere, `/dev/zero` included), of at most
+/// 1 MiB.
 pub fn read_attestation(path: &Path) -> Result<Attestation, AttestationError> {
-    let text = fs_err::read_to_string(path).map_err(|err| AttestationError::Read {
+    let read_error = |reason: String| AttestationError::Read {
         path: path.to_owned(),
-        reason: err.to_string(),
+        reason,
+    };
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(read_error(
+            "it is a symbolic link; trustpub reads attestations only from regular files: \
+             replace the link with the file"
+                .to_owned(),
+        ));
+    }
+    let file = fs_err::File::open(path).map_err(|err| read_error(err.to_string()))?;
+    let bytes = read_capped(file, ATTESTATION_LIMIT)
+        .map_err(|err| read_error(err.to_string()))?
+        .ok_or_else(|| {
+            read_error(format!(
+                "it is larger than {} KiB, which no attestation is",
+                ATTESTATION_LIMIT / 1024
+            ))
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| AttestationError::Malformed {
+        path: path.to_owned(),
+        reason: "it is not UTF-8 text".to_owned(),
     })?;
     Attestation::from_json(&text).map_err(|err| AttestationError::Malformed {
         path: path.to_owned(),
@@ -41,58 +68,23 @@ pub fn read_attestation(path: &Path) -> Result<Attestation, AttestationError> {
 
 /// Writes `attestation` to [`attestation_path`]`(dist)` and returns that path.
 ///
-/// The file appears whole or not at all (a temporary file in the same directory, renamed into
-/// place), and an existing file is never replaced: one with the same contents is left as it is
-/// (writing again is a no-op), one with other contents is an error.
+/// Through the one writer of files next to the user's ([`oidc_core::fs::write_new_atomic`]):
+/// the file appears whole or not at all, a symlink at its name is refused, and an existing
+/// file is never replaced: one with the same contents is left as it is (writing again is a
+/// no-op), one with other contents is an error.
 pub fn write_attestation(
     dist: &Path,
     attestation: &Attestation,
 ) -> Result<PathBuf, AttestationError> {
     let path = attestation_path(dist);
     let contents = attestation.to_json();
-    let write_error = |reason: String| AttestationError::Write {
-        path: path.clone(),
-        reason,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let prefix = format!(
-        ".{}.",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let mut temp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|err| write_error(format!("cannot create a temporary file beside it: {err}")))?;
-    temp.write_all(contents.as_bytes())
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|err| {
-            write_error(format!(
-                "cannot write the temporary file {}: {err}",
-                temp.path().display()
-            ))
-        })?;
-    match temp.persist_noclobber(&path) {
+    match write_new_atomic(&path, contents.as_bytes(), Existing::Keep) {
         Ok(_) => Ok(path),
-        Err(err) if err.error.kind() == ErrorKind::AlreadyExists => {
-            // `err.file` is dropped here, which deletes the temporary file.
-            let existing = fs_err::read(&path).map_err(|err| AttestationError::Read {
-                path: path.clone(),
-                reason: err.to_string(),
-            })?;
-            if existing == contents.as_bytes() {
-                Ok(path)
-            } else {
-                Err(AttestationError::Exists { path })
-            }
-        }
-        Err(err) => Err(write_error(format!(
-            "cannot rename the temporary file into place: {}",
-            err.error
-        ))),
+        Err(WriteError::Exists { .. }) => Err(AttestationError::Exists { path }),
+        Err(err) => Err(AttestationError::Write {
+            path,
+            reason: err.reason(),
+        }),
     }
 }
 
@@ -173,6 +165,20 @@ mod tests {
             entries(dir.path()),
             ["sampleproject-4.0.0-py3-none-any.whl.publish.attestation"]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reads_neither_through_a_symlink_nor_without_a_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("x-1.0.tar.gz.publish.attestation");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let error = read_attestation(&link).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"cannot read attestation [dir]/x-1.0.tar.gz.publish.attestation: it is a symbolic link; trustpub reads attestations only from regular files: replace the link with the file");
+        let big = dir.path().join("y-1.0.tar.gz.publish.attestation");
+        fs_err::write(&big, vec![b' '; ATTESTATION_LIMIT as usize + 1]).unwrap();
+        let error = read_attestation(&big).unwrap_err();
+        insta::assert_snapshot!(redact(&error.to_string(), dir.path()), @"cannot read attestation [dir]/y-1.0.tar.gz.publish.attestation: it is larger than 1024 KiB, which no attestation is");
     }
 
     #[test]

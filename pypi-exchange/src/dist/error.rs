@@ -214,6 +214,22 @@ pub enum DistError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The archive inflates far beyond its own size: a zip or gzip bomb (PyPI's rule: more than
+    /// 64 MiB and more than 50 times the file).
+    #[error(
+        "{}: {what} inflates to more than {} MiB, over 50 times the file's size; PyPI rejects \
+         such a file as a decompression bomb, so it was not read further: check the build",
+        path.display(),
+        limit / (1024 * 1024)
+    )]
+    Inflation {
+        /// The path.
+        path: PathBuf,
+        /// What inflates: "the archive", or a member.
+        what: String,
+        /// The limit in bytes that was passed.
+        limit: u64,
+    },
     /// The metadata member does not parse.
     #[error("{}: {member}: {cause}", path.display())]
     Metadata {
@@ -248,6 +264,7 @@ impl DistError {
             | Self::SeveralTopLevel { path, .. }
             | Self::MetadataNotAFile { path, .. }
             | Self::MetadataTooLarge { path, .. }
+            | Self::Inflation { path, .. }
             | Self::Metadata { path, .. } => path,
         }
     }

@@ -17,9 +17,10 @@ use super::filename::{SDIST_PYVERSION, WheelFilename};
 use super::metadata::CoreMetadata;
 use super::{sdist, wheel};
 
-/// The largest metadata member read (32 MiB): far above any real `METADATA`, small enough that
-/// a hostile archive cannot exhaust memory.
-pub(crate) const METADATA_LIMIT: u64 = 32 * 1024 * 1024;
+/// The largest metadata member read into memory (16 MiB): far above any real `METADATA` (the
+/// long description included), small enough that a hostile archive cannot exhaust memory. The
+/// bytes are counted as they inflate; a zip entry's declared size is not trusted.
+pub(crate) const METADATA_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// What kind of distribution a file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +176,7 @@ impl Distribution {
                         found: describe_content(&head),
                     });
                 }
-                let contents = wheel::read_metadata(path, &mut file, name)?;
+                let contents = wheel::read_metadata(path, &mut file, open_meta.len(), name)?;
                 file.seek(SeekFrom::Start(0)).map_err(io_error)?;
                 let mut hashing = HashingReader::new(&mut file);
                 drain(&mut hashing).map_err(io_error)?;
@@ -189,7 +190,7 @@ impl Distribution {
                         found: describe_content(&head),
                     });
                 }
-                sdist::read_metadata_and_hash(path, HashingReader::new(&mut file))?
+                sdist::read_metadata_and_hash(path, HashingReader::new(&mut file), open_meta.len())?
             }
         };
         let (contents, digests) = read;

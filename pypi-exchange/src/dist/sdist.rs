@@ -5,6 +5,7 @@ use std::io::{self, Read};
 use std::path::{Component, Path};
 
 use flate2::read::MultiGzDecoder;
+use oidc_core::bounded::{InflationGuard, InflationLimit, read_capped};
 
 use super::error::DistError;
 use super::metadata::{CoreMetadata, MetadataVersion};
@@ -18,15 +19,28 @@ const LISTED_TOP_LEVEL: usize = 5;
 pub(crate) fn read_metadata_and_hash<R: Read>(
     path: &Path,
     hashing: HashingReader<R>,
+    compressed_size: u64,
 ) -> Result<(ArchiveContents, Digests), DistError> {
-    let corrupt = |error: io::Error| DistError::CorruptTarGz {
-        path: path.to_path_buf(),
-        cause: match error.kind() {
-            io::ErrorKind::UnexpectedEof => format!("it ends too early: {error}"),
-            _ => error.to_string(),
-        },
+    // Every inflated byte is counted: a gzip bomb stops at PyPI's own zip-bomb limit.
+    let max_inflated = InflationLimit::PYPI.max_inflated(compressed_size);
+    let (guarded, tripped) = InflationGuard::wrap(MultiGzDecoder::new(hashing), max_inflated);
+    let corrupt = |error: io::Error| {
+        if tripped.tripped() {
+            return DistError::Inflation {
+                path: path.to_path_buf(),
+                what: "the gzip stream".to_owned(),
+                limit: max_inflated,
+            };
+        }
+        DistError::CorruptTarGz {
+            path: path.to_path_buf(),
+            cause: match error.kind() {
+                io::ErrorKind::UnexpectedEof => format!("it ends too early: {error}"),
+                _ => error.to_string(),
+            },
+        }
     };
-    let mut archive = tar::Archive::new(MultiGzDecoder::new(hashing));
+    let mut archive = tar::Archive::new(guarded);
     let mut top_level = BTreeSet::new();
     let mut pkg_infos = Vec::new();
     let mut pkg_info = None;
@@ -76,14 +90,9 @@ pub(crate) fn read_metadata_and_hash<R: Read>(
                 if entry.header().size().unwrap_or(0) > METADATA_LIMIT {
                     return Err(too_large());
                 }
-                let mut bytes = Vec::new();
-                (&mut entry)
-                    .take(METADATA_LIMIT + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(corrupt)?;
-                if bytes.len() as u64 > METADATA_LIMIT {
-                    return Err(too_large());
-                }
+                let bytes = read_capped(&mut entry, METADATA_LIMIT)
+                    .map_err(corrupt)?
+                    .ok_or_else(too_large)?;
                 pkg_info = Some((member.clone(), bytes));
             }
             pkg_infos.push(member.clone());
@@ -96,7 +105,7 @@ pub(crate) fn read_metadata_and_hash<R: Read>(
     // digests cover the whole file.
     let mut decoder = archive.into_inner();
     drain(&mut decoder).map_err(corrupt)?;
-    let mut hashing = decoder.into_inner();
+    let mut hashing = decoder.into_inner().into_inner();
     drain(&mut hashing).map_err(corrupt)?;
     let digests = hashing.finish().map_err(corrupt)?;
 

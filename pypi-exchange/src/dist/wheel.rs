@@ -1,8 +1,10 @@
 //! A wheel's metadata, read through the zip central directory.
 
 use std::io::{Read, Seek};
+
 use std::path::Path;
 
+use oidc_core::bounded::{InflationLimit, read_capped};
 use zip::{CompressionMethod, ZipArchive, result::ZipError};
 
 use super::error::DistError;
@@ -18,6 +20,7 @@ use super::read::{ArchiveContents, ArchiveIssue, METADATA_LIMIT};
 pub(crate) fn read_metadata<R: Read + Seek>(
     path: &Path,
     reader: R,
+    compressed_size: u64,
     filename: &WheelFilename,
 ) -> Result<ArchiveContents, DistError> {
     let corrupt = |error: ZipError| DistError::CorruptZip {
@@ -28,8 +31,10 @@ pub(crate) fn read_metadata<R: Read + Seek>(
     let expected = format!("{}/METADATA", filename.dist_info_dir());
     let mut issues = Vec::new();
     let mut candidates = Vec::new();
+    let mut declared_total: u64 = 0;
     for index in 0..archive.len() {
         let entry = archive.by_index_data(index).map_err(corrupt)?;
+        declared_total = declared_total.saturating_add(entry.size());
         let name = entry.name().map_err(corrupt)?;
         let compression = entry.compression();
         if !matches!(
@@ -47,6 +52,16 @@ pub(crate) fn read_metadata<R: Read + Seek>(
         {
             candidates.push(name.into_owned());
         }
+    }
+    // PyPI's zip-bomb rule reads the declared sizes: a wheel over it is refused there, so it is
+    // refused here before anything is inflated.
+    let max_inflated = InflationLimit::PYPI.max_inflated(compressed_size);
+    if declared_total > max_inflated {
+        return Err(DistError::Inflation {
+            path: path.to_path_buf(),
+            what: "the wheel (by its declared member sizes)".to_owned(),
+            limit: max_inflated,
+        });
     }
     if archive.has_duplicate_names() {
         issues.push(ArchiveIssue::DuplicateMembers);
@@ -91,18 +106,13 @@ pub(crate) fn read_metadata<R: Read + Seek>(
             member: member.clone(),
             limit: METADATA_LIMIT,
         };
+        // The declared size is only a hint to fail early: the inflated bytes are counted.
         if entry.size() > METADATA_LIMIT {
             return Err(too_large());
         }
-        let mut bytes = Vec::new();
-        entry
-            .take(METADATA_LIMIT + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| corrupt(ZipError::Io(e)))?;
-        if bytes.len() as u64 > METADATA_LIMIT {
-            return Err(too_large());
-        }
-        bytes
+        read_capped(entry, METADATA_LIMIT)
+            .map_err(|e| corrupt(ZipError::Io(e)))?
+            .ok_or_else(too_large)?
     };
     let metadata = CoreMetadata::parse(&bytes).map_err(|cause| DistError::Metadata {
         path: path.to_path_buf(),

@@ -8,6 +8,7 @@
 pub(crate) mod attestations;
 mod dist;
 mod errors;
+mod faults;
 mod fields;
 mod forward;
 mod matching;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+pub use faults::{PypiFault, PypiFaults, PypiRoute};
 pub use matching::PypiPublisher;
 
 use crate::jwt::TrustedIssuer;
@@ -168,6 +170,8 @@ pub(crate) struct PypiState {
     pub(crate) http: reqwest::Client,
     /// The Sigstore trusted root attestations are verified against.
     pub(crate) trust: Arc<TrustMaterial>,
+    /// The failure knobs (fault matrix).
+    pub(crate) faults: PypiFaults,
 }
 
 impl PypiState {
@@ -187,6 +191,7 @@ impl PypiState {
             base_url: OnceLock::new(),
             http: reqwest::Client::new(),
             trust,
+            faults: PypiFaults::default(),
         })
     }
 
@@ -263,5 +268,9 @@ pub(crate) fn router(state: Arc<PypiState>) -> Router {
         .route("/simple/{project}/", get(simple::project))
         .route("/files/{project}/{filename}", get(simple::download))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            faults::apply,
+        ))
         .with_state(state)
 }

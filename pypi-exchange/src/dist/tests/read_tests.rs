@@ -299,7 +299,7 @@ fn huge_metadata_is_refused_before_reading_it() {
         "x-1.0-py3-none-any.whl",
         &[("x-1.0.dist-info/METADATA".into(), huge)],
     );
-    insta::assert_snapshot!(read_error(dir.path(), &path), @"<dir>/x-1.0-py3-none-any.whl: x-1.0.dist-info/METADATA is larger than 32 MiB; that is not plausible core metadata, check the build (a huge README?)");
+    insta::assert_snapshot!(read_error(dir.path(), &path), @"<dir>/x-1.0-py3-none-any.whl: x-1.0.dist-info/METADATA is larger than 16 MiB; that is not plausible core metadata, check the build (a huge README?)");
 }
 
 #[test]

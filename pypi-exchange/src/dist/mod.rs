@@ -53,6 +53,4 @@ pub use metadata::{CoreMetadata, MetadataError, MetadataVersion, ProjectUrl};
 pub use problem::{Problem, Severity};
 pub use read::{ArchiveIssue, DistKind, Distribution};
 pub use validate::{PYPI_DEFAULT_FILE_SIZE_LIMIT, ValidateOptions, validate};
-pub use version::{
-    LocalSegment, PreRelease, Version, VersionError, is_valid_project_name, normalize_name,
-};
+pub use version::{Version, VersionError, is_valid_project_name, normalize_name, pep440_rs};

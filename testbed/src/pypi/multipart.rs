@@ -1,5 +1,24 @@
 //! A streaming `multipart/form-data` reader for uploads: text fields are kept in memory (bounded), file parts go
 //! straight to a temporary file while SHA-256 and BLAKE2b-256 are computed, so a 1 GiB upload never sits in memory.
+//!
+//! # Why this is not `multer`
+//!
+//! `multer` (3.1) was checked against this reader and does not do everything it does, so the reader stays:
+//!
+//! - **Bounded memory.** Every buffer here is bounded: the preamble is dropped as it is read, a part's headers may
+//!   take `HEADER_LIMIT` (16 KiB), text fields `TEXT_LIMIT` (64 MiB) together. `multer` keeps the whole preamble
+//!   until it finds the first boundary and reads a part's headers until `\r\n\r\n` with no bound of their own;
+//!   its only bound that would hold them is the whole-stream limit, which must let a 1 GiB upload through. Its
+//!   stream buffer also takes every chunk that is ready before parsing any. The testbed faces clients under
+//!   test, and nothing from the network is read unbounded.
+//! - **RFC 7578 framing.** Here the first boundary must start the body or a line (`\r\n--boundary`); `multer`
+//!   accepts `--boundary` anywhere in the preamble. `Content-Disposition` parameter names are case-insensitive
+//!   here (`multer` matches `name`/`filename` case-sensitively, a TODO in its source) and a quoted string is
+//!   unescaped fully (`multer` only turns `\"` into `"`, so `a\\b` stays `a\\b`).
+//! - **The texts the testbed returns.** An upload that fails here is answered `Invalid upload request: …` with
+//!   what broke and where ("the body ended inside a part's headers", "a boundary is not followed by CRLF"), so a
+//!   client author sees which byte of the request is wrong; `multer` has one "incomplete multipart stream" for
+//!   most of these.
 
 use std::path::{Path, PathBuf};
 
@@ -497,6 +516,28 @@ mod tests {
             matches!(error, FormError::Malformed("no opening boundary")),
             "{error}"
         );
+    }
+
+    /// What `multer` would not do (see the module docs): each is a reason this reader is kept.
+    #[tokio::test]
+    async fn bounds_headers_and_frames_like_rfc_7578() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut long_headers = b"--XyZ\r\nX-Filler: ".to_vec();
+        long_headers.extend(std::iter::repeat_n(b'a', HEADER_LIMIT + 1));
+        let error = read_form(body_of(vec![long_headers]), "XyZ", dir.path())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FormError::Malformed("a part's headers are too long")),
+            "{error}"
+        );
+
+        // `--XyZ` inside a preamble line is not the opening boundary; names are case-insensitive.
+        let body = b"pre--XyZ\r\n--XyZ\r\nContent-Disposition: form-data; NAME=\"a\\\\b\"\r\n\r\nv\r\n--XyZ--".to_vec();
+        let form = read_form(body_of(vec![body]), "XyZ", dir.path())
+            .await
+            .unwrap();
+        assert_eq!(form.fields, [("a\\b".to_owned(), "v".to_owned())]);
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! ECDSA keys (P-256 and P-384, aws-lc-rs), their DER `SubjectPublicKeyInfo`, and PEM as Go's `encoding/pem`
-//! writes it (LF line endings, 64 columns): the form real Fulcio and Rekor put on the wire.
+//! writes it (LF line endings, 64 columns): the form real Fulcio and Rekor put on the wire. PEM framing is the
+//! `pem` crate's, configured to Go's shape.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, UnparsedPublicKey,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::asn1::{BitString, ObjectIdentifier};
 use x509_cert::der::{Decode as _, Encode as _};
@@ -311,48 +310,27 @@ impl PublicKey {
 
 /// PEM as Go's `pem.EncodeToMemory` writes it: 64-column base64, LF line endings, trailing newline.
 pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// The first PEM block of `text`: its label and decoded bytes. Lenient like Go's `pem.Decode` (CRLF, surrounding
 /// text, whitespace inside the base64).
 pub(crate) fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
-    let start = text.find("-----BEGIN ")?;
-    let rest = &text[start + "-----BEGIN ".len()..];
-    let label_end = rest.find("-----")?;
-    let label = rest[..label_end].to_owned();
-    let rest = &rest[label_end + "-----".len()..];
-    let end_marker = format!("-----END {label}-----");
-    let body_end = rest.find(&end_marker)?;
-    let body: String = rest[..body_end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let der = STANDARD.decode(body).ok()?;
-    Some((label, der))
+    let block = pem::parse(text).ok()?;
+    Some((block.tag().to_owned(), block.into_contents()))
 }
 
-/// Every PEM block of `text`, in order.
+/// Every PEM block of `text`, in order (none if one of them is malformed).
 #[cfg(test)]
 pub(crate) fn pem_decode_all(text: &str) -> Vec<(String, Vec<u8>)> {
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    while let Some((label, der)) = pem_decode(rest) {
-        let end_marker = format!("-----END {label}-----");
-        let Some(at) = rest.find(&end_marker) else {
-            break;
-        };
-        rest = &rest[at + end_marker.len()..];
-        blocks.push((label, der));
-    }
-    blocks
+    pem::parse_many(text)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|block| (block.tag().to_owned(), block.into_contents()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -391,6 +369,22 @@ mod tests {
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[1], ("PUBLIC KEY".to_owned(), b"xyz".to_vec()));
         assert!(pem_decode("no pem here").is_none());
+        // Byte for byte what Go's pem.EncodeToMemory writes (no headers, a full last line, an empty body).
+        assert_eq!(
+            pem_encode("PUBLIC KEY", b"xyz"),
+            "-----BEGIN PUBLIC KEY-----\neHl6\n-----END PUBLIC KEY-----\n"
+        );
+        assert_eq!(
+            pem_encode("X", &[0xff; 48]),
+            format!("-----BEGIN X-----\n{}\n-----END X-----\n", "/".repeat(64))
+        );
+        assert_eq!(pem_encode("X", b""), "-----BEGIN X-----\n-----END X-----\n");
+        // Surrounding text and whitespace inside the base64, as Go's pem.Decode allows.
+        assert_eq!(
+            pem_decode("chain:\n-----BEGIN X-----\n eH\tl6 \n-----END X-----\ntrailer").unwrap(),
+            ("X".to_owned(), b"xyz".to_vec())
+        );
+        assert!(pem_decode("-----BEGIN X-----\neHl6\n-----END Y-----\n").is_none());
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn every_problem_in_every_file_is_reported_at_once() {
         warning: Friendly.Bard-1.1.zip.tar.gz: Description: the description is empty, so PyPI will show no project description; set `readme` in pyproject.toml
         error: Friendly.Bard-1.1.zip.tar.gz: License-File: 'LICENSE' is not in the sdist at 'Friendly.Bard-1.1/LICENSE', where PyPI requires it; make the build backend include the license file
         error: y-1.0.tar.gz: Name: the metadata has no Name, which PyPI requires; set `name` under [project] in pyproject.toml and build again
-        error: y-1.0.tar.gz: Version: 'one' is not a valid PEP 440 version: expected a release number at 'one'; fix the version and build again
+        error: y-1.0.tar.gz: Version: 'one' is not a valid PEP 440 version: expected version to start with a number, but no leading ASCII digits were found; fix the version and build again
         warning: y-1.0.tar.gz: Description: the description is empty, so PyPI will show no project description; set `readme` in pyproject.toml
         error: z-1.0.tar.gz: Name: "-z-" is not a valid project name: PyPI allows ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit; fix `name` in pyproject.toml and build again
         error: z-1.0.tar.gz: Description-Content-Type: charset "latin-1" is not accepted: PyPI takes only UTF-8 descriptions, convert the README to UTF-8 and declare charset=UTF-8

@@ -137,7 +137,13 @@ case "$command" in
     credential_variable=TWINE_PASSWORD
     ;;
   npm)
-    args+=(npm publish --registry "${INPUT_REGISTRY:-https://registry.npmjs.org/}")
+    args+=(npm publish)
+    # Only a registry the workflow names: otherwise npm's order decides per package (an
+    # `@scope:registry` line, publishConfig.registry, NPM_CONFIG_REGISTRY, .npmrc, npmjs).
+    if [ -n "${INPUT_REGISTRY:-}" ]; then args+=(--registry "$INPUT_REGISTRY"); fi
+    # As upstream documents it, a password input turns trusted publishing off (trustpub alone
+    # would try the OIDC exchange first, as npm 11 does).
+    if [ -n "$password" ]; then args+=(--no-trusted-publishing); fi
     if [ -n "${INPUT_TAG:-}" ]; then args+=(--tag "$INPUT_TAG"); fi
     if [ -n "${INPUT_ACCESS:-}" ]; then args+=(--access "$(lower "$INPUT_ACCESS")"); fi
     if [ -n "${INPUT_PROVENANCE:-}" ]; then

@@ -535,3 +535,46 @@ async fn provenance_is_signed_per_package_with_one_signer_for_the_run() {
     }
     assert_eq!(lines_of(&err, "Provenance").len(), 3, "{err}");
 }
+
+/// A job in a reusable workflow is warned about, naming what npm matches: the caller's
+/// workflow (`workflow_ref`), where PyPI matches the called one. The publisher registered
+/// for the caller works.
+#[tokio::test]
+async fn a_reusable_workflow_is_warned_about_with_the_caller_npm_matches() {
+    let testbed = testbed().await;
+    let identity = testbed.identity();
+    testbed.set_identity(testbed::GithubIdentity {
+        reusable_workflow: Some(testbed::ReusableWorkflow {
+            repository: identity.repository.clone(),
+            workflow_file: "publish-reusable.yml".into(),
+            git_ref: identity.git_ref.clone(),
+            sha: identity.sha.clone(),
+        }),
+        ..identity.clone()
+    });
+    add_publisher(&testbed, "@mono/reused");
+    let dir = tempfile::tempdir().unwrap();
+    tarball(
+        &dir.path().join("dist"),
+        "@mono/reused",
+        "1.0.0",
+        serde_json::json!({"access": "public"}),
+    );
+    let env = job_env(&testbed, dir.path());
+    let output = publish(&testbed, &env, dir.path(), &["dist"]).await;
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "npm matches the trusted publisher on the calling workflow: its workflow filename must be `{}`",
+            identity.workflow_file
+        )),
+        "{text}"
+    );
+    assert!(text.contains("publish-reusable.yml"), "{text}");
+    assert_eq!(
+        text.matches("this job runs in a reusable workflow").count(),
+        1,
+        "said once per run: {text}"
+    );
+}

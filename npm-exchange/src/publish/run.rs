@@ -100,6 +100,14 @@ pub enum RunNotice {
     },
     /// Provenance is signed as this identity.
     SigningAs(String),
+    /// The job runs in a reusable workflow: npm matches the trusted publisher on the caller's
+    /// workflow (`workflow_ref`), not the called one (`job_workflow_ref`), as PyPI does.
+    ReusableWorkflow {
+        /// The calling workflow's file name: what npm's trusted publisher must name.
+        caller: String,
+        /// The called workflow (`job_workflow_ref`).
+        called: String,
+    },
 }
 
 /// One step of one package.
@@ -533,6 +541,9 @@ impl<'a> PublishRun<'a> {
                 match obtain(self.detector, &exchange, &self.settings.policy, observer).await {
                     Ok(obtained) => {
                         step(PackageStep::Exchanged);
+                        if let Some(notice) = reusable_workflow(&obtained.claims) {
+                            self.notice_once(observer, notice);
+                        }
                         claims = Some(obtained.claims);
                         obtained.credential.secret
                     }
@@ -837,6 +848,22 @@ pub fn id_token_available(env: &dyn Environment) -> bool {
     env.non_empty("NPM_ID_TOKEN").is_some()
         || (env.non_empty("ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
             && env.non_empty("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some())
+}
+
+/// gh-action-pypi-publish warns before minting from a reusable workflow; npm matches the
+/// caller (`workflow_ref`), so the caller's file name is what its trusted publisher must name.
+fn reusable_workflow(claims: &oidc_core::Claims) -> Option<RunNotice> {
+    let caller = claims.github.workflow_ref.as_deref()?;
+    let called = claims.github.job_workflow_ref.as_deref()?;
+    if caller == called {
+        return None;
+    }
+    Some(RunNotice::ReusableWorkflow {
+        caller: oidc_core::ci::workflow_filename(caller)
+            .unwrap_or(caller)
+            .to_owned(),
+        called: called.to_owned(),
+    })
 }
 
 /// `<tarball>.sigstore.json`: where a signed provenance bundle is kept beside its tarball.

@@ -319,6 +319,12 @@ impl PublishObserver for Lines<'_> {
                 ),
             ),
             RunNotice::SigningAs(san) => self.printer.info(&format!("Signing as {san}")),
+            RunNotice::ReusableWorkflow { caller, called } => self.printer.warning(
+                "Reusable workflow",
+                &format!(
+                    "this job runs in a reusable workflow ({called}). npm matches the trusted publisher on the calling workflow: its workflow filename must be `{caller}` (PyPI, by contrast, matches the called workflow)"
+                ),
+            ),
         }
     }
 

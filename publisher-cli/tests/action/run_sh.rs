@@ -266,7 +266,8 @@ async fn run_sh_maps_npm_inputs() {
         "{credentials}"
     );
 
-    // Defaults; provenance left to trustpub; a password is an npm token.
+    // Defaults; provenance left to trustpub; no registry unless named (npm's order decides
+    // per package); a password is an npm token and turns trusted publishing off, as upstream.
     let (_, args, credentials) = run_with_recorder(
         &bash,
         &[("INPUT_COMMAND", "npm"), ("INPUT_PASSWORD", "npm_token")],
@@ -280,8 +281,7 @@ async fn run_sh_maps_npm_inputs() {
             "-v",
             "npm",
             "publish",
-            "--registry",
-            "https://registry.npmjs.org/",
+            "--no-trusted-publishing",
             "--",
             "dist"
         ]

@@ -235,11 +235,26 @@ mod tests {
             // Dummy values for what the command requires.
             let mut required = Vec::new();
             let mut positional = None;
+            // A path, or the first allowed value of a positional that takes a fixed set
+            // (`trustpub init pypi`): what must survive a bare boolean flag before it.
+            let mut value = "dist/".to_owned();
+            // A command after `--` (`trustpub exec REGISTRY -- CMD`) goes last.
+            let mut trailing = Vec::new();
             for arg in command.get_arguments() {
-                if arg.is_positional() {
-                    positional = Some(arg.get_id().to_string());
+                if arg.is_positional() && arg.is_last_set() {
                     if arg.is_required_set() {
-                        required.push("dist/".to_owned());
+                        trailing = vec!["--".to_owned(), "true".to_owned()];
+                    }
+                } else if arg.is_positional() && positional.is_none() {
+                    positional = Some(arg.get_id().to_string());
+                    if let Some(first) = arg.get_possible_values().first() {
+                        value = first.get_name().to_owned();
+                    } else if arg.get_id() == "registry" {
+                        // The broker's registry name (parsed, not a fixed value list).
+                        value = "crates-io".to_owned();
+                    }
+                    if arg.is_required_set() {
+                        required.push(value.clone());
                     }
                 } else if arg.is_required_set() {
                     required.push(format!("--{}", arg.get_long().unwrap()));
@@ -263,9 +278,10 @@ mod tests {
                     args.extend(path.iter().cloned());
                     args.extend(required.iter().cloned());
                     args.extend(spelling.iter().cloned());
-                    if positional.is_some() && !required.contains(&"dist/".to_owned()) {
-                        args.push("dist/".to_owned());
+                    if positional.is_some() && !required.contains(&value) {
+                        args.push(value.clone());
                     }
+                    args.extend(trailing.iter().cloned());
                     let joined =
                         join_boolean_values(&root, args.iter().map(OsString::from).collect());
                     let matches = root
@@ -288,7 +304,7 @@ mod tests {
                             .unwrap()
                             .map(|v| v.to_string_lossy().into_owned())
                             .collect();
-                        assert_eq!(paths, ["dist/"], "{args:?}: the path stays a path");
+                        assert_eq!(paths, [value.as_str()], "{args:?}: the path stays a path");
                     }
                     checked += 1;
                 }

@@ -152,6 +152,24 @@ impl Printer {
         let _ = writeln!(out, "{}", shown(line, usize::MAX, usize::MAX));
     }
 
+    /// Workflow commands trustpub built itself (`trustpub audit --format github`), on stdout:
+    /// each line that starts with `::` is printed as it is, so the runner reads it as the
+    /// annotation it is. Their properties and messages went through GitHub's escaping
+    /// (`oidc_core::ci::commands`), so no text inside one can start a line of its own; any
+    /// other line is shown escaped, as [`Printer::data`] does.
+    pub fn workflow_commands(&self, text: &str) {
+        let _guard = self.lock.lock();
+        let mut out = std::io::stdout().lock();
+        for line in text.lines() {
+            let own_command = line.starts_with("::") && !line.chars().any(is_unsafe_char);
+            let _ = if own_command {
+                writeln!(out, "{line}")
+            } else {
+                writeln!(out, "{}", shown(line, usize::MAX, usize::MAX))
+            };
+        }
+    }
+
     /// A progress or status message on stderr.
     pub fn info(&self, line: &str) {
         if self.quiet {

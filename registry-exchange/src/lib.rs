@@ -25,7 +25,7 @@
 //!     http: http.clone(),
 //! });
 //! let exchange = BrokerExchange::new(http, RegistryKind::CratesIo, &BrokerOptions::default())?;
-//! let obtained = oidc_core::obtain(&detector, &exchange, &EventPolicy::default(), None, &NoMask).await?;
+//! let obtained = oidc_core::obtain(&detector, &exchange, &EventPolicy, &NoMask).await?;
 //! // Hand `obtained.credential.secret` to cargo as CARGO_REGISTRY_TOKEN, then:
 //! exchange.revoke_token(&obtained.credential).await?;
 //! # Ok(()) }

@@ -149,12 +149,21 @@ pub fn shell_lines(run: &str) -> impl Iterator<Item = &str> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
+/// trustpub's global options that take a separate value.
+const GLOBAL_OPTIONS_WITH_VALUE: &[&str] = &["--ca-file", "--http-timeout", "--id-token-file"];
+
 /// What `trustpub …` in a command line publishes to.
 fn trustpub_command(words: &[String]) -> Option<Option<Registry>> {
     let at = words
         .iter()
         .position(|w| w == "trustpub" || w == "trustpub.exe")?;
-    let rest = &words[at + 1..];
+    // Global options may stand before the subcommand (`trustpub -v pypi upload`,
+    // `trustpub --ca-file corp.pem npm publish`).
+    let mut rest = &words[at + 1..];
+    while let Some(word) = rest.first().filter(|w| w.starts_with('-')) {
+        let takes_value = GLOBAL_OPTIONS_WITH_VALUE.contains(&word.as_str());
+        rest = &rest[if takes_value { 2 } else { 1 }.min(rest.len())..];
+    }
     match rest.first().map(String::as_str) {
         Some("pypi") => Some(Some(Registry::Pypi)),
         Some("npm") => Some(Some(Registry::Npm)),
@@ -268,6 +277,14 @@ mod tests {
                 Some(Registry::CratesIo),
             ),
             ("./trustpub pypi upload dist/*", Some(Registry::Pypi)),
+            (
+                "\"$RUNNER_TEMP/trustpub-1.0/trustpub\" -v pypi upload upload/",
+                Some(Registry::Pypi),
+            ),
+            (
+                "trustpub --ca-file corp.pem --http-timeout 30 npm publish dist",
+                Some(Registry::Npm),
+            ),
         ];
         for (line, registry) in cases {
             let sites = step_sites(&run_step(line));

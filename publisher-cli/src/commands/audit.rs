@@ -158,7 +158,7 @@ pub async fn run(
         Format::Github => {
             let text = render::github(&report);
             if !text.is_empty() {
-                printer.data(text.trim_end());
+                printer.workflow_commands(text.trim_end());
             }
             printer.info(render::human(&report).lines().last().unwrap_or_default());
         }

@@ -92,7 +92,7 @@ impl CratesIoExchange {
                     .body(body.clone())
             })
             .await?;
-        let response = wire::read(response).await;
+        let response = wire::read(response).await?;
         let host = wire::host(&self.url);
         let kind = RegistryKind::CratesIo;
         if response.is_success() {
@@ -156,7 +156,7 @@ impl CratesIoExchange {
                     .header("Accept", "application/json")
             })
             .await?;
-        let response = wire::read(response).await;
+        let response = wire::read(response).await?;
         if response.is_success() {
             return Ok(());
         }

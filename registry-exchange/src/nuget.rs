@@ -80,7 +80,7 @@ impl NugetExchange {
                     .body(body.clone())
             })
             .await?;
-        let response = wire::read(response).await;
+        let response = wire::read(response).await?;
         let host = wire::host(&self.url);
         let kind = RegistryKind::Nuget;
         if response.is_success() {

@@ -76,7 +76,7 @@ impl RubygemsExchange {
                     .body(body.clone())
             })
             .await?;
-        let response = wire::read(response).await;
+        let response = wire::read(response).await?;
         let host = wire::host(&self.url);
         let kind = RegistryKind::Rubygems;
         if response.is_success() {

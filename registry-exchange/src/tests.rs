@@ -459,6 +459,23 @@ async fn html_pages_and_missing_credentials_are_unexpected() {
     }
 }
 
+#[tokio::test]
+async fn an_oversized_answer_is_refused_naming_the_host_and_the_cap() {
+    for kind in RegistryKind::ALL {
+        let err = refused(
+            kind,
+            ResponseTemplate::new(200)
+                .set_body_raw("x".repeat(crate::wire::MAX_BODY + 1), "application/json"),
+        )
+        .await;
+        let text = err.to_string();
+        assert!(
+            text.contains("127.0.0.1") && text.contains("larger than 64 KiB"),
+            "{kind}: {text}"
+        );
+    }
+}
+
 /// Every token has a new `jti`, as a real CI's.
 struct FreshTokens {
     audience: String,

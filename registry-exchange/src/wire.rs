@@ -10,7 +10,7 @@ use crate::error::BrokerError;
 use crate::registry::RegistryKind;
 
 /// The most of an answer that is read: token responses and error bodies are small; anything
-/// larger is a proxy page or worse, and only its beginning is needed to say so.
+/// larger is a proxy page or worse.
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// `path` under the registry URL, keeping any path prefix (`https://host/prefix/` +
@@ -50,35 +50,10 @@ pub fn parse_registry_url(registry: RegistryKind, text: &str) -> Result<Url, Bro
     Ok(url)
 }
 
-/// Reads at most [`MAX_BODY`] bytes of an answer.
-pub async fn read(mut response: reqwest::Response) -> ResponseText {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let retry_after = oidc_core::http::retry_after(&response);
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut bytes = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_BODY - bytes.len();
-        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if bytes.len() >= MAX_BODY {
-            break;
-        }
-    }
-    ResponseText {
-        status,
-        content_type,
-        retry_after,
-        location,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+/// Reads an answer through oidc-core's one bounded reader: at most [`MAX_BODY`] bytes, a
+/// longer one is an error naming the host and the cap.
+pub async fn read(response: reqwest::Response) -> Result<ResponseText, oidc_core::HttpError> {
+    ResponseText::read_capped(response, MAX_BODY).await
 }
 
 /// Whether the answer is an HTML page (a proxy, a login wall, a maintenance page).

@@ -16,9 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use sigstore_sign::crypto::{KeyPair, Sha256Hasher};
-use sigstore_sign::fulcio::FulcioClient;
 use sigstore_sign::oidc::IdentityToken;
-use sigstore_sign::rekor::{DsseEntry, RekorClient};
+use sigstore_sign::rekor::{DsseEntry, LogEntry};
 use sigstore_sign::types::{
     DerCertificate, DsseEnvelope, DsseSignature, KeyId, KindVersion, PayloadBytes, Statement,
 };
@@ -28,7 +27,7 @@ use url::Url;
 use super::verify::{ArtifactDigest, ExpectedIdentity, VerifiedBundle, verify_bundle};
 use super::{SIGSTORE_AUDIENCE, SigstoreConfig, SigstoreError, TrustRoot};
 use crate::claims::Claims;
-use crate::http::{HttpClient, RetryPolicy, error_chain};
+use crate::http::{HttpClient, JSON_BODY_CAP, ResponseText, RetryPolicy, error_chain};
 use crate::secret::IdToken;
 
 /// One statement to sign.
@@ -101,7 +100,7 @@ struct SessionState {
 /// the key and the certificate.
 #[derive(Debug, Clone)]
 pub struct KeylessSigner {
-    http: reqwest::Client,
+    http: HttpClient,
     session: Arc<SessionState>,
     token_source: Option<Arc<dyn SigningTokenSource>>,
     expected: ExpectedIdentity,
@@ -129,7 +128,7 @@ impl KeylessSigner {
         }
         let (claims, token_state) = checked_token(token)?;
         Ok(Self {
-            http: http.inner().clone(),
+            http: http.clone(),
             session: Arc::new(SessionState {
                 token: Mutex::new(token_state),
                 certified: Mutex::new(None),
@@ -299,20 +298,84 @@ impl KeylessSigner {
         Ok(state.identity.clone())
     }
 
+    /// Asks Fulcio for a certificate for `key` (`POST /api/v2/signingCert`, the public key with
+    /// a proof of possession over the token's identity), through trustpub's HTTP client: the
+    /// answer is read at most [`JSON_BODY_CAP`] bytes, and the token-carrying request follows no
+    /// redirect.
     async fn request_certificate(
         &self,
         identity: &IdentityToken,
         key: &KeyPair,
     ) -> Result<DerCertificate, SigstoreError> {
-        let fulcio = FulcioClient::builder(&self.fulcio_url)
-            .with_http_client(self.http.clone())
-            .build()
-            .map_err(|err| self.service_error("the signing certificate", err.into()))?;
-        let response = fulcio
-            .create_signing_certificate(identity, key)
+        let fulcio_error = |reason: String, transient: bool| SigstoreError::Fulcio {
+            url: self.fulcio_url.clone(),
+            reason,
+            hint: if transient {
+                ". Fulcio may be down: try again, or check https://status.sigstore.dev".to_owned()
+            } else {
+                String::new()
+            },
+            transient,
+        };
+        let public_key = key
+            .public_key_der()
+            .map_err(|err| fulcio_error(format!("cannot export the public key: {err}"), false))?
+            .to_pem();
+        let proof = key.sign(identity.identity().as_bytes()).map_err(|err| {
+            fulcio_error(format!("cannot sign the proof of possession: {err}"), false)
+        })?;
+        let body = serde_json::json!({
+            "credentials": {"oidcIdentityToken": identity.expose_secret()},
+            "publicKeyRequest": {
+                "publicKey": {"algorithm": "", "content": public_key},
+                "proofOfPossession": proof,
+            },
+        })
+        .to_string();
+        let url = service_url(&self.fulcio_url, "/api/v2/signingCert")
+            .map_err(|reason| fulcio_error(reason, false))?;
+        let answer = self
+            .post_json("Fulcio signing certificate", &url, body)
             .await
-            .map_err(|err| self.service_error("the signing certificate", err.into()))?;
-        Ok(response.leaf_certificate().clone())
+            .map_err(|(reason, transient)| fulcio_error(reason, transient))?;
+        if !answer.is_success() {
+            let status = answer.status;
+            let transient = status >= 500 || status == 429;
+            let mut err = fulcio_error(
+                format!("Fulcio returned HTTP {status}: {}", answer.summary()),
+                transient,
+            );
+            if matches!(status, 401 | 403)
+                && let SigstoreError::Fulcio { hint, .. } = &mut err
+            {
+                *hint = ". Fulcio did not accept the ID token: it must come from this job, be unexpired, and have audience `sigstore`; a private instance must trust this CI's issuer".to_owned();
+            }
+            return Err(err);
+        }
+        leaf_certificate(&answer.body).map_err(|reason| fulcio_error(reason, false))
+    }
+
+    /// POSTs a JSON body once (the signer's own loop retries, with the policy's waits) and reads
+    /// the answer bounded; `Err((reason, transient))` for a transport failure or a cap.
+    async fn post_json(
+        &self,
+        what: &str,
+        url: &Url,
+        body: String,
+    ) -> Result<ResponseText, (String, bool)> {
+        let response = self
+            .http
+            .send_once(what, url, |c| {
+                c.post(url.clone())
+                    .header("Content-Type", "application/json")
+                    .header("Accept", "application/json")
+                    .body(body.clone())
+            })
+            .await
+            .map_err(|err| (err.to_string(), true))?;
+        ResponseText::read_capped(response, JSON_BODY_CAP)
+            .await
+            .map_err(|err| (err.to_string(), false))
     }
 
     /// Signs the statement as a DSSE envelope with the session key, logs it in Rekor and
@@ -335,16 +398,9 @@ impl KeylessSigner {
             PayloadBytes::new(job.statement.clone()),
             DsseSignature::new(signature, KeyId::default()),
         );
-        let rekor = RekorClient::builder(&self.rekor_url)
-            .with_http_client(self.http.clone())
-            .build()
-            .map_err(|err| self.service_error(subject, err.into()))?;
         let request = DsseEntry::new(&envelope, &certified.certificate)
             .map_err(|err| self.service_error(subject, err.into()))?;
-        let entry = rekor
-            .create_dsse_entry(request)
-            .await
-            .map_err(|err| self.service_error(subject, err.into()))?;
+        let entry = self.create_dsse_entry(&request).await?;
         let tlog_entry = entry
             .to_bundle_entry(KindVersion::DsseV001)
             .map_err(|err| SigstoreError::Rekor {
@@ -363,6 +419,44 @@ impl KeylessSigner {
             subject: subject.to_owned(),
             reason: format!("the bundle cannot be serialized: {err}"),
         })
+    }
+
+    /// Logs a DSSE entry in Rekor (`POST /api/v1/log/entries`), the answer read bounded.
+    async fn create_dsse_entry(&self, request: &DsseEntry) -> Result<LogEntry, SigstoreError> {
+        let rekor_error = |reason: String, transient: bool| SigstoreError::Rekor {
+            url: self.rekor_url.clone(),
+            reason,
+            hint: if transient {
+                ". Rekor may be down: try again, or check https://status.sigstore.dev".to_owned()
+            } else {
+                String::new()
+            },
+            transient,
+        };
+        let body = serde_json::to_string(request)
+            .map_err(|err| rekor_error(format!("cannot encode the entry: {err}"), false))?;
+        let url = service_url(&self.rekor_url, "/api/v1/log/entries")
+            .map_err(|reason| rekor_error(reason, false))?;
+        let answer = self
+            .post_json("Rekor log entry", &url, body)
+            .await
+            .map_err(|(reason, transient)| rekor_error(reason, transient))?;
+        if !answer.is_success() {
+            let status = answer.status;
+            return Err(rekor_error(
+                format!("Rekor returned HTTP {status}: {}", answer.summary()),
+                status >= 500 || status == 429,
+            ));
+        }
+        let entries: std::collections::BTreeMap<String, LogEntry> =
+            serde_json::from_str(&answer.body).map_err(|err| {
+                rekor_error(format!("its answer is not a log entry: {err}"), false)
+            })?;
+        let Some((uuid, mut entry)) = entries.into_iter().next() else {
+            return Err(rekor_error("its answer holds no log entry".into(), false));
+        };
+        entry.uuid = sigstore_sign::types::EntryUuid::new(uuid);
+        Ok(entry)
     }
 
     /// Runs `step` again after transient Fulcio/Rekor failures, as the HTTP retry policy says.
@@ -469,6 +563,32 @@ fn checked_token(token: &IdToken) -> Result<(Claims, TokenState), SigstoreError>
     Ok((claims, state))
 }
 
+/// `path` under a service's base URL (kept without a trailing slash).
+fn service_url(base: &str, path: &str) -> Result<Url, String> {
+    Url::parse(&format!("{base}{path}"))
+        .map_err(|err| format!("`{base}{path}` is not a URL: {err}"))
+}
+
+/// The leaf (first) certificate of Fulcio's answer, with an embedded or a detached SCT.
+fn leaf_certificate(body: &str) -> Result<DerCertificate, String> {
+    let answer: serde_json::Value =
+        serde_json::from_str(body).map_err(|err| format!("its answer is not JSON: {err}"))?;
+    let chain = [
+        "signedCertificateEmbeddedSct",
+        "signedCertificateDetachedSct",
+    ]
+    .iter()
+    .find_map(|field| answer.get(field))
+    .and_then(|signed| signed.pointer("/chain/certificates"))
+    .and_then(serde_json::Value::as_array)
+    .ok_or("its answer has no certificate chain")?;
+    let leaf = chain
+        .first()
+        .and_then(serde_json::Value::as_str)
+        .ok_or("its certificate chain is empty")?;
+    DerCertificate::from_pem(leaf).map_err(|err| format!("its leaf certificate is not PEM: {err}"))
+}
+
 /// DSSE's pre-authentication encoding up to the payload:
 /// `DSSEv1 <len(type)> <type> <len(payload)> `.
 fn dsse_pae_prefix(payload_type: &str, payload_len: usize) -> Vec<u8> {
@@ -491,4 +611,126 @@ fn now_unix() -> i64 {
 /// The service base URL without a trailing slash (the clients append `/api/...`).
 fn base_url(url: &Url) -> String {
     url.as_str().trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::env::MapEnv;
+    use crate::http::HttpConfig;
+
+    async fn signer(server: &MockServer) -> KeylessSigner {
+        let config = HttpConfig {
+            retry: RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+            },
+            ..HttpConfig::default()
+        };
+        let http = HttpClient::new(&config, &MapEnv::new()).unwrap();
+        let sigstore = SigstoreConfig {
+            fulcio_url: Url::parse(&server.uri()).unwrap(),
+            rekor_url: Url::parse(&server.uri()).unwrap(),
+            trusted_root: None,
+        };
+        let token = crate::claims::tests::jwt(&serde_json::json!({
+            "iss": "https://token.actions.githubusercontent.com",
+            "aud": "sigstore",
+            "sub": "repo:octo-org/octo-repo:ref:refs/tags/v1",
+            "exp": now_unix() + 600,
+            "job_workflow_ref": "octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1",
+        }));
+        KeylessSigner::new(&sigstore, TrustRoot::public_good().unwrap(), &token, &http).unwrap()
+    }
+
+    fn job() -> SigningJob {
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "a.whl", "digest": {"sha256": "00".repeat(32)}}],
+            "predicateType": "https://docs.pypi.org/attestations/publish/v1",
+            "predicate": {},
+        });
+        SigningJob {
+            subject: "a.whl".into(),
+            statement: statement.to_string().into_bytes(),
+            digest: ArtifactDigest::Sha256([0; 32]),
+        }
+    }
+
+    /// A Fulcio answer is read at most 1 MiB: a larger one is refused, naming the host and
+    /// the cap, and nothing is signed.
+    #[tokio::test]
+    async fn an_oversized_fulcio_answer_is_refused() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/signingCert"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_raw("x".repeat(JSON_BODY_CAP + 1), "application/json"),
+            )
+            .mount(&server)
+            .await;
+        let err = signer(&server).await.sign(&job()).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, SigstoreError::Fulcio { .. }), "{err:?}");
+        assert!(
+            text.contains("127.0.0.1") && text.contains("larger than 1 MiB"),
+            "{text}"
+        );
+    }
+
+    /// Fulcio's refusal is reported with its status and the hint for a token it did not take;
+    /// a 5xx is retried by the signer's loop and then reported as transient.
+    #[tokio::test]
+    async fn fulcio_refusals_and_outages_are_named() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/signingCert"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(
+                serde_json::json!({"code": 16, "message": "There was an error processing the identity token"}),
+            ))
+            .mount(&server)
+            .await;
+        let err = signer(&server).await.sign(&job()).await.unwrap_err();
+        assert!(!err.is_transient());
+        assert!(
+            err.to_string().contains("HTTP 401")
+                && err
+                    .to_string()
+                    .contains("Fulcio did not accept the ID token"),
+            "{err}"
+        );
+
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/signingCert"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let err = signer(&server).await.sign(&job()).await.unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert!(err.to_string().contains("Fulcio may be down"), "{err}");
+    }
+
+    #[test]
+    fn the_leaf_is_the_first_certificate_of_either_chain_form() {
+        assert!(
+            leaf_certificate("{}")
+                .unwrap_err()
+                .contains("no certificate chain")
+        );
+        assert!(
+            leaf_certificate(r#"{"signedCertificateEmbeddedSct":{"chain":{"certificates":[]}}}"#)
+                .unwrap_err()
+                .contains("empty")
+        );
+        assert!(leaf_certificate("not json").is_err());
+    }
 }

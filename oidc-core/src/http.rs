@@ -93,6 +93,15 @@ pub enum HttpError {
     },
 }
 
+impl HttpError {
+    /// Whether another attempt may succeed: the request or its answer was lost on the way
+    /// (refused, reset, timed out). A refused URL, a bad CA file or an oversized answer will
+    /// not change.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Transport { .. } | Self::Body { .. })
+    }
+}
+
 /// When and how often to retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -376,6 +385,33 @@ impl HttpClient {
             self.execute(url, &build)
         })
         .await
+    }
+
+    /// POSTs a JSON `body` once (a token exchange: the ID token in it, or in `bearer`, may be
+    /// used only once, so a retry is the caller's, with a fresh one) and reads the answer, at
+    /// most `cap` bytes. The one shape of every exchange and Sigstore request.
+    pub async fn post_json_once(
+        &self,
+        what: &str,
+        url: &Url,
+        body: &str,
+        bearer: Option<&str>,
+        cap: usize,
+    ) -> Result<ResponseText, HttpError> {
+        let response = self
+            .send_once(what, url, |c| {
+                let request = c
+                    .post(url.clone())
+                    .header("Content-Type", "application/json")
+                    .header("Accept", "application/json")
+                    .body(body.to_owned());
+                match bearer {
+                    Some(token) => request.bearer_auth(token),
+                    None => request,
+                }
+            })
+            .await?;
+        ResponseText::read_capped(response, cap).await
     }
 
     /// Like [`send`](Self::send) without the `https` check: for link-local services that are

@@ -17,7 +17,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Builds the context over `env`, trusting `extra_ca_files` too.
+    /// Builds the context over `env`, trusting `extra_ca_files` too (the demo's simulated
+    /// environment; real runs build theirs from the flags with [`Context::with_config`]).
+    #[cfg(feature = "demo")]
     pub fn new(env: Arc<dyn Environment>, extra_ca_files: Vec<PathBuf>) -> Result<Self, HttpError> {
         let config = HttpConfig {
             extra_ca_files,

@@ -9,6 +9,7 @@
 
 use std::time::SystemTime;
 
+use oidc_core::http::ResponseText;
 use oidc_core::process::BoxFuture;
 use oidc_core::{AmbientToken, Credential, Exchange, HttpClient, Secret, TokenRequest};
 use serde::Deserialize;
@@ -85,14 +86,14 @@ impl CratesIoExchange {
         // answer is retried by the driver with a fresh ID token.
         let response = self
             .http
-            .send_once("crates.io token exchange", &url, |c| {
-                c.post(url.clone())
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .body(body.clone())
-            })
+            .post_json_once(
+                "crates.io token exchange",
+                &url,
+                &body,
+                None,
+                wire::MAX_BODY,
+            )
             .await?;
-        let response = wire::read(response).await?;
         let host = wire::host(&self.url);
         let kind = RegistryKind::CratesIo;
         if response.is_success() {
@@ -156,7 +157,7 @@ impl CratesIoExchange {
                     .header("Accept", "application/json")
             })
             .await?;
-        let response = wire::read(response).await?;
+        let response = ResponseText::read_capped(response, wire::MAX_BODY).await?;
         if response.is_success() {
             return Ok(());
         }

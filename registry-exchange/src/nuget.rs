@@ -72,15 +72,14 @@ impl NugetExchange {
         let jwt = ambient.token.expose();
         let response = self
             .http
-            .send_once("NuGet token exchange", &url, |c| {
-                c.post(url.clone())
-                    .bearer_auth(jwt)
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .body(body.clone())
-            })
+            .post_json_once(
+                "NuGet token exchange",
+                &url,
+                &body,
+                Some(jwt),
+                wire::MAX_BODY,
+            )
             .await?;
-        let response = wire::read(response).await?;
         let host = wire::host(&self.url);
         let kind = RegistryKind::Nuget;
         if response.is_success() {

@@ -69,14 +69,8 @@ impl RubygemsExchange {
         let body = serde_json::json!({ "jwt": ambient.token.expose() }).to_string();
         let response = self
             .http
-            .send_once("RubyGems token exchange", &url, |c| {
-                c.post(url.clone())
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .body(body.clone())
-            })
+            .post_json_once("RubyGems token exchange", &url, &body, None, wire::MAX_BODY)
             .await?;
-        let response = wire::read(response).await?;
         let host = wire::host(&self.url);
         let kind = RegistryKind::Rubygems;
         if response.is_success() {

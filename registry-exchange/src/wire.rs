@@ -50,12 +50,6 @@ pub fn parse_registry_url(registry: RegistryKind, text: &str) -> Result<Url, Bro
     Ok(url)
 }
 
-/// Reads an answer through oidc-core's one bounded reader: at most [`MAX_BODY`] bytes, a
-/// longer one is an error naming the host and the cap.
-pub async fn read(response: reqwest::Response) -> Result<ResponseText, oidc_core::HttpError> {
-    ResponseText::read_capped(response, MAX_BODY).await
-}
-
 /// Whether the answer is an HTML page (a proxy, a login wall, a maintenance page).
 pub fn is_html(response: &ResponseText) -> bool {
     response

@@ -27,7 +27,7 @@ use url::Url;
 use super::verify::{ArtifactDigest, ExpectedIdentity, VerifiedBundle, verify_bundle};
 use super::{SIGSTORE_AUDIENCE, SigstoreConfig, SigstoreError, TrustRoot};
 use crate::claims::Claims;
-use crate::http::{HttpClient, JSON_BODY_CAP, ResponseText, RetryPolicy, error_chain};
+use crate::http::{HttpClient, JSON_BODY_CAP, RetryPolicy, error_chain};
 use crate::secret::IdToken;
 
 /// One statement to sign.
@@ -335,9 +335,16 @@ impl KeylessSigner {
         let url = service_url(&self.fulcio_url, "/api/v2/signingCert")
             .map_err(|reason| fulcio_error(reason, false))?;
         let answer = self
-            .post_json("Fulcio signing certificate", &url, body)
+            .http
+            .post_json_once(
+                "Fulcio signing certificate",
+                &url,
+                &body,
+                None,
+                JSON_BODY_CAP,
+            )
             .await
-            .map_err(|(reason, transient)| fulcio_error(reason, transient))?;
+            .map_err(|err| fulcio_error(err.to_string(), err.is_transport()))?;
         if !answer.is_success() {
             let status = answer.status;
             let transient = status >= 500 || status == 429;
@@ -353,29 +360,6 @@ impl KeylessSigner {
             return Err(err);
         }
         leaf_certificate(&answer.body).map_err(|reason| fulcio_error(reason, false))
-    }
-
-    /// POSTs a JSON body once (the signer's own loop retries, with the policy's waits) and reads
-    /// the answer bounded; `Err((reason, transient))` for a transport failure or a cap.
-    async fn post_json(
-        &self,
-        what: &str,
-        url: &Url,
-        body: String,
-    ) -> Result<ResponseText, (String, bool)> {
-        let response = self
-            .http
-            .send_once(what, url, |c| {
-                c.post(url.clone())
-                    .header("Content-Type", "application/json")
-                    .header("Accept", "application/json")
-                    .body(body.clone())
-            })
-            .await
-            .map_err(|err| (err.to_string(), true))?;
-        ResponseText::read_capped(response, JSON_BODY_CAP)
-            .await
-            .map_err(|err| (err.to_string(), false))
     }
 
     /// Signs the statement as a DSSE envelope with the session key, logs it in Rekor and
@@ -438,9 +422,10 @@ impl KeylessSigner {
         let url = service_url(&self.rekor_url, "/api/v1/log/entries")
             .map_err(|reason| rekor_error(reason, false))?;
         let answer = self
-            .post_json("Rekor log entry", &url, body)
+            .http
+            .post_json_once("Rekor log entry", &url, &body, None, JSON_BODY_CAP)
             .await
-            .map_err(|(reason, transient)| rekor_error(reason, transient))?;
+            .map_err(|err| rekor_error(err.to_string(), err.is_transport()))?;
         if !answer.is_success() {
             let status = answer.status;
             return Err(rekor_error(

@@ -19,10 +19,16 @@ pub mod publish;
 pub mod registry;
 
 pub use exchange::{NpmExchange, NpmExchangeError};
-pub use publish::report::{PackageFailure, PackageOutcome, PackageReport, PublishReport, Tally};
+pub use npmrc::{NpmSettings, SettingSource};
+pub use oidc_core::ci::MaskSink;
+pub use package::Access;
+pub use publish::report::{
+    CredentialProblem, PackageFailure, PackageOutcome, PackageReport, ProvenancePlan,
+    PublishReport, Tally,
+};
 pub use publish::run::{
-    PackageStep, ProvenanceMode, PublishObserver, PublishRun, PublishRunError, PublishSettings,
-    RunNotice,
+    InvalidPackage, PackageStep, ProvenanceMode, PublishObserver, PublishRun, PublishRunError,
+    PublishSettings, RunNotice,
 };
 pub use publish::{PublishError, PublishStatus, Publisher};
 pub use registry::NpmRegistry;

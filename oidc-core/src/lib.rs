@@ -39,11 +39,14 @@ pub mod secret;
 pub mod session;
 pub mod sigstore;
 
+pub use ci::{EventPolicy, EventRefused, MaskSink, NoMask};
 pub use claims::{Claims, ClaimsError};
 pub use doctor::Severity;
 pub use env::{Environment, MapEnv, ProcessEnv};
 pub use exchange::{Credential, Exchange, ObtainError, Obtained, obtain};
 pub use http::{HttpClient, HttpConfig, HttpError, RetryPolicy};
+pub use process::TokioRunner;
 pub use provider::{AmbientToken, Detector, IdentityError, ProviderContext, TokenRequest};
 pub use secret::{IdToken, Secret};
 pub use session::Session;
+pub use sigstore::{SigstoreConfig, SigstoreError};

@@ -9,6 +9,61 @@
 //! npm's choice of registry and credential per package ([`npmrc`]), one exchange per package
 //! with a fresh ID token, provenance, the PUT, and a typed [`PublishReport`]; progress goes to a
 //! [`PublishObserver`].
+//!
+//! # Publishing from GitHub Actions
+//!
+//! In a job with `permissions: id-token: write` whose workflow is the package's trusted
+//! publisher on npmjs.com, after `npm pack --pack-destination dist`:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use npm_exchange::{
+//!     MaskSink, NpmSettings, ProvenanceMode, PublishObserver, PublishRun, PublishSettings,
+//! };
+//! use oidc_core::{
+//!     Detector, EventPolicy, HttpClient, HttpConfig, ProcessEnv, ProviderContext,
+//!     SigstoreConfig, TokioRunner,
+//! };
+//!
+//! /// Masks each secret in the job log the moment it exists (the library never prints).
+//! struct Job;
+//! impl MaskSink for Job {
+//!     fn mask(&self, secret: &str) {
+//!         println!("{}", oidc_core::ci::commands::add_mask(secret));
+//!     }
+//! }
+//! impl PublishObserver for Job {}
+//!
+//! # async fn publish() -> Result<(), Box<dyn std::error::Error>> {
+//! let http = HttpClient::new(&HttpConfig::default(), &ProcessEnv)?;
+//! let runner = Arc::new(TokioRunner);
+//! let context = ProviderContext { env: Arc::new(ProcessEnv), runner, http: http.clone() };
+//! let detector = Detector::new(&context);
+//! let settings = PublishSettings {
+//!     paths: vec!["dist".into()],
+//!     npm: NpmSettings::load(&ProcessEnv, &std::env::current_dir()?)?, // .npmrc, NPM_CONFIG_*
+//!     registry: None, tag: None, access: None, token: None, // npm's own choices
+//!     trusted_publishing: true,
+//!     provenance: ProvenanceMode::Auto, // signed whenever npm's conditions hold
+//!     provenance_file: None,
+//!     sigstore: Some(SigstoreConfig::public_good()),
+//!     concurrency: 4,
+//!     dry_run: false,
+//!     policy: EventPolicy, // refuses `pull_request_target`; not optional
+//! };
+//! let report = PublishRun::new(http, &detector, &ProcessEnv, settings).run(&Job).await?;
+//! for package in &report.packages {
+//!     println!("{}: {:?} {}", package.label, package.outcome, package.integrity);
+//! }
+//! if report.tally().missing > 0 {
+//!     return Err("some packages were not published".into());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! This needs a real job (`no_run`). The same calls against the testbed's simulated issuer,
+//! registry, Fulcio and Rekor are `examples/examples/npm_publish.rs` in the repository, run by
+//! `cargo test -p trustpub-examples`, which fails unless the package lands with provenance.
 
 pub mod doctor;
 pub mod exchange;

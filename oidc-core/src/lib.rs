@@ -22,6 +22,46 @@
 //!
 //! The registry crates (`pypi-exchange`, `npm-exchange`) build on this one; the `trustpub` CLI
 //! only wires them and renders their results.
+//!
+//! # From GitHub Actions
+//!
+//! In a job with `permissions: id-token: write`: detect the job's ID token for an audience,
+//! or let a [`Session`] trade it with any registry's [`Exchange`] (`pypi_exchange::PypiExchange`,
+//! `npm_exchange::NpmExchange`, `registry_exchange::BrokerExchange`) and revoke what it minted:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use oidc_core::{
+//!     Detector, EventPolicy, Exchange, HttpClient, HttpConfig, NoMask, ObtainError, ProcessEnv,
+//!     ProviderContext, Session, TokenRequest, TokioRunner,
+//! };
+//!
+//! # async fn detect() -> Result<(), Box<dyn std::error::Error>> {
+//! let http = HttpClient::new(&HttpConfig::default(), &ProcessEnv)?;
+//! let runner = Arc::new(TokioRunner);
+//! let detector = Detector::new(&ProviderContext { env: Arc::new(ProcessEnv), runner, http });
+//! let ambient = detector.detect(&TokenRequest::new("pypi")).await?;
+//! println!("{}: {}", ambient.provider, ambient.token); // the token prints redacted
+//! println!("workflow: {:?}", ambient.claims.github.job_workflow_ref);
+//! # Ok(()) }
+//!
+//! /// Mints on first use (the event policy checked on the token's signed claims), re-mints
+//! /// before expiry, revokes every credential at the end.
+//! async fn publish<E: Exchange>(detector: &Detector, exchange: &E) -> Result<(), ObtainError<E::Error>> {
+//!     let session = Session::new(detector, exchange, EventPolicy, &NoMask);
+//!     let credential = session.credential().await?.credential;
+//!     // ... upload with `credential.secret` ...
+//!     for failure in session.finish().await {
+//!         eprintln!("warning: {} was not revoked: {}", failure.scope, failure.error);
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! This needs a real job (`no_run`). The same calls against the testbed's simulated GitHub
+//! issuer are the repository's `examples/examples/fetch_token.rs` (detect) and
+//! `examples/examples/crates_io_token.rs` (a session over crates.io's exchange), run by
+//! `cargo test -p trustpub-examples`.
 
 pub mod audience;
 pub mod bounded;

@@ -10,26 +10,44 @@
 //! refusal into the claims the registry matched and what to change; [`doctor`] is
 //! `trustpub doctor crates-io|rubygems|nuget`.
 //!
+//! # From GitHub Actions
+//!
+//! In a job with `permissions: id-token: write` whose workflow is the crate's trusted
+//! publisher on crates.io: trade the job's ID token for a publish token, hand it to
+//! `cargo publish`, and revoke it whatever happens.
+//!
 //! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use oidc_core::ci::{EventPolicy, NoMask};
-//! use oidc_core::process::TokioRunner;
-//! use oidc_core::{Detector, HttpClient, HttpConfig, ProcessEnv, ProviderContext};
+//! use oidc_core::{
+//!     Detector, EventPolicy, HttpClient, HttpConfig, NoMask, ProcessEnv, ProviderContext,
+//!     Session, TokioRunner,
+//! };
 //! use registry_exchange::{BrokerExchange, BrokerOptions, RegistryKind};
 //!
+//! # async fn publish() -> Result<(), Box<dyn std::error::Error>> {
 //! let http = HttpClient::new(&HttpConfig::default(), &ProcessEnv)?;
-//! let detector = Detector::new(&ProviderContext {
-//!     env: Arc::new(ProcessEnv),
-//!     runner: Arc::new(TokioRunner),
-//!     http: http.clone(),
-//! });
+//! let runner = Arc::new(TokioRunner);
+//! let context = ProviderContext { env: Arc::new(ProcessEnv), runner, http: http.clone() };
+//! let detector = Detector::new(&context);
 //! let exchange = BrokerExchange::new(http, RegistryKind::CratesIo, &BrokerOptions::default())?;
-//! let obtained = oidc_core::obtain(&detector, &exchange, &EventPolicy, &NoMask).await?;
-//! // Hand `obtained.credential.secret` to cargo as CARGO_REGISTRY_TOKEN, then:
-//! exchange.revoke_token(&obtained.credential).await?;
+//! let session = Session::new(&detector, &exchange, EventPolicy, &NoMask);
+//! let token = session.credential().await?.credential.secret;
+//! let status = std::process::Command::new("cargo")
+//!     .arg("publish")
+//!     .env("CARGO_REGISTRY_TOKEN", token.expose())
+//!     .status();
+//! for failure in session.finish().await {
+//!     eprintln!("warning: {} was not revoked: {}", failure.scope, failure.error);
+//! }
+//! if !status?.success() {
+//!     return Err("cargo publish failed".into());
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! This needs a real job (`no_run`). The same exchange against the testbed's simulated issuer
+//! and crates.io is the repository's `examples/examples/crates_io_token.rs`, run by
+//! `cargo test -p trustpub-examples`, which fails unless the token is issued and revoked.
 
 pub mod broker;
 pub mod crates_io;

@@ -18,15 +18,30 @@
 //! The crate prints nothing: [`render`] turns a [`Report`] into text, JSON, SARIF or GitHub
 //! annotations, and the CLI (`trustpub audit`, `trustpub init`) decides where they go.
 //!
-//! ```
-//! use workflow_audit::{Options, Source, audit};
+//! # From GitHub Actions
 //!
-//! let source = Source {
-//!     path: ".github/workflows/release.yml".into(),
-//!     text: "on: pull_request_target\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n".into(),
-//! };
+//! Audit the publish workflow before it runs and show every finding as an annotation on the
+//! file (what `trustpub audit --format github` prints):
+//!
+//! ```
+//! use workflow_audit::{Options, Severity, Source, audit, render};
+//!
+//! let text = "\
+//! on: pull_request_target
+//! permissions:
+//!   id-token: write
+//! jobs:
+//!   publish:
+//!     runs-on: ubuntu-latest
+//!     steps:
+//!       - uses: actions/checkout@v4
+//!       - run: npm publish --provenance
+//! ";
+//! let source = Source { path: ".github/workflows/release.yml".into(), text: text.into() };
 //! let report = audit(&[source], &Options::default());
+//! print!("{}", render::github(&report)); // `::error file=…,line=…::…` workflow commands
 //! assert!(report.findings.iter().any(|f| f.rule.id() == "dangerous-trigger"));
+//! assert_eq!(report.worst(), Some(Severity::Error)); // fail the job
 //! ```
 
 pub mod finding;

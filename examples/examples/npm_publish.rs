@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         token: None,
         npm: NpmSettings::load(&env, dir.path())?,
         trusted_publishing: true,
-        provenance: ProvenanceMode::Required,
+        provenance: ProvenanceMode::Auto, // `Required`: an unmet npm condition fails the package
         provenance_file: None,
         sigstore: Some(sigstore),
         concurrency: 4,
@@ -100,11 +100,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
             );
             Ok(())
         }
-        _ => Err(format!(
-            "{PACKAGE} was not published with provenance: {:?}",
-            report.packages
-        )
-        .into()),
+        _ => {
+            let outcomes: Vec<String> = report
+                .packages
+                .iter()
+                .map(|p| match &p.outcome {
+                    PackageOutcome::Failed(failure) => format!("{}: {failure}", p.label),
+                    other => format!("{}: {other:?}", p.label),
+                })
+                .collect();
+            Err(format!("{PACKAGE} was not published with provenance: {outcomes:?}").into())
+        }
     }
 }
 

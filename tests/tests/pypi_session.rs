@@ -81,7 +81,7 @@ async fn tokens_about_to_expire_are_reminted_and_all_are_burned() {
         .into_iter()
         .map(|v| UploadItem {
             dist: wheel(dir.path(), v),
-            attestations: None,
+            attestations: Vec::new(),
         })
         .collect();
     let uploader = Uploader::new(

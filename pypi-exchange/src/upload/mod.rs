@@ -97,13 +97,13 @@ impl Default for UploadOptions {
     }
 }
 
-/// One file to upload, with the attestations to send along (a JSON array, PEP 740).
+/// One file to upload, with the PEP 740 attestations to send along.
 #[derive(Debug, Clone)]
 pub struct UploadItem {
     /// The distribution, already read and validated.
     pub dist: Distribution,
-    /// The `attestations` field: a JSON array of attestation objects.
-    pub attestations: Option<String>,
+    /// Its attestations (none: the `attestations` field is left out).
+    pub attestations: Vec<crate::attestation::Attestation>,
 }
 
 /// What happened to one file.

@@ -58,7 +58,7 @@ fn write_sdist(dir: &Path, name: &str, version: &str) -> Distribution {
 fn item(dist: Distribution) -> UploadItem {
     UploadItem {
         dist,
-        attestations: None,
+        attestations: Vec::new(),
     }
 }
 

@@ -88,7 +88,7 @@ fn a_matching_token_passes_every_check() {
     .with_project("sampleproject");
     let comparison = doctor.compare_claims(&claims_with(json!({})));
     assert_eq!(codes(&comparison.findings), Vec::<&str>::new());
-    let verdicts: Vec<(&str, Verdict)> = comparison
+    let verdicts: Vec<(PublisherField, Verdict)> = comparison
         .checks
         .iter()
         .map(|c| (c.field, c.verdict))
@@ -96,11 +96,11 @@ fn a_matching_token_passes_every_check() {
     assert_eq!(
         verdicts,
         [
-            ("repository", Verdict::Match),
-            ("owner id", Verdict::Unchecked),
-            ("workflow filename", Verdict::Match),
-            ("environment", Verdict::Match),
-            ("event", Verdict::Match),
+            (PublisherField::Repository, Verdict::Match),
+            (PublisherField::OwnerId, Verdict::Unchecked),
+            (PublisherField::WorkflowFilename, Verdict::Match),
+            (PublisherField::Environment, Verdict::Match),
+            (PublisherField::Event, Verdict::Match),
         ]
     );
     let form = comparison.form.unwrap();
@@ -190,7 +190,10 @@ fn reusable_workflows() {
     let row = cross.checks.last().unwrap();
     assert_eq!(
         (row.field, row.verdict),
-        ("reusable workflow repository", Verdict::Mismatch)
+        (
+            PublisherField::ReusableWorkflowRepository,
+            Verdict::Mismatch
+        )
     );
 
     // Same repository: it works, but PyPI matches the called file.

@@ -418,7 +418,7 @@ impl PypiDoctor {
                         errors: errors
                             .iter()
                             .map(|e| RegistryError {
-                                code: Some(e.code.clone()),
+                                code: Some(e.code.as_str().to_owned()),
                                 description: e.description.clone(),
                             })
                             .collect(),

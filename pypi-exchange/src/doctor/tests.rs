@@ -381,6 +381,61 @@ async fn refusals_are_translated_into_changes() {
 }
 
 #[tokio::test]
+async fn unknown_codes_and_html_answers_are_reported_plainly() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_/oidc/mint-token"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Token request failed",
+            "errors": [{"code": "quota-exceeded", "description": "too many tokens today"}]
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/_/oidc/mint-token"))
+        .respond_with(ResponseTemplate::new(422).set_body_raw(
+            "<html><head><title>Unprocessable</title></head></html>",
+            "text/html",
+        ))
+        .mount(&server)
+        .await;
+    let doctor = doctor(
+        &format!("{}/legacy/", server.uri()),
+        Expectations::default(),
+    );
+    let attempt = doctor
+        .attempt_exchange(&ambient(&github_claims()), &Masks::default())
+        .await;
+    let ExchangeOutcome::Refused { errors, fixes, .. } = &attempt.outcome else {
+        panic!("{attempt:?}");
+    };
+    assert_eq!(errors[0].code.as_deref(), Some("quota-exceeded"));
+    assert_eq!(errors[0].description, "too many tokens today");
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert!(
+        fixes[0].starts_with("`quota-exceeded` is not an error code trustpub knows"),
+        "{fixes:?}"
+    );
+    assert_eq!(
+        attempt.findings[0].title,
+        "PyPI refused the token: `quota-exceeded`"
+    );
+
+    let attempt = doctor
+        .attempt_exchange(&ambient(&github_claims()), &Masks::default())
+        .await;
+    let ExchangeOutcome::Failed { detail } = &attempt.outcome else {
+        panic!("{attempt:?}");
+    };
+    assert!(
+        detail.contains("answered 422: an HTML page titled \"Unprocessable\""),
+        "{detail}"
+    );
+    assert_eq!(codes(&attempt.findings), ["exchange-failed"]);
+}
+
+#[tokio::test]
 async fn an_index_without_trusted_publishing() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -222,26 +222,22 @@ impl PublisherMismatch {
             .split_once(" (")
             .and_then(|(_, rest)| rest.strip_suffix(')'))
             .unwrap_or(description);
-        let claim = |rest: &str| {
-            rest.strip_prefix('\'')
-                .and_then(|rest| rest.split_once('\''))
+        // The claim in `… claim 'X'`.
+        let claim_after = |prefix: &str| {
+            reason
+                .strip_prefix(prefix)?
+                .strip_prefix('\'')?
+                .split_once('\'')
                 .map(|(name, _)| name.to_owned())
         };
-        let claim_reasons: [(&str, fn(String) -> Self); 3] = [
-            ("Missing claim ", Self::MissingClaim),
-            (
-                "Check failed for required claim ",
-                Self::RequiredClaimFailed,
-            ),
-            (
-                "Check failed for optional claim ",
-                Self::OptionalClaimFailed,
-            ),
-        ];
-        for (prefix, variant) in claim_reasons {
-            if let Some(name) = reason.strip_prefix(prefix).and_then(claim) {
-                return variant(name);
-            }
+        if let Some(name) = claim_after("Missing claim ") {
+            return Self::MissingClaim(name);
+        }
+        if let Some(name) = claim_after("Check failed for required claim ") {
+            return Self::RequiredClaimFailed(name);
+        }
+        if let Some(name) = claim_after("Check failed for optional claim ") {
+            return Self::OptionalClaimFailed(name);
         }
         let fixed: [(&str, Self); 7] = [
             (

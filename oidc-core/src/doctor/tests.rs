@@ -282,6 +282,24 @@ fn field_labels_are_stable_and_distinct() {
             "audience",
         ]
     );
+    // `ALL` lists every variant once: a new variant fails to compile here until it is placed.
+    let position = |field: PublisherField| match field {
+        PublisherField::Repository => 0,
+        PublisherField::RepositoryOwner => 1,
+        PublisherField::RepositoryOwnerId => 2,
+        PublisherField::OwnerId => 3,
+        PublisherField::ProjectPath => 4,
+        PublisherField::WorkflowFilename => 5,
+        PublisherField::WorkflowFilepath => 6,
+        PublisherField::ReusableWorkflowRepository => 7,
+        PublisherField::Environment => 8,
+        PublisherField::Event => 9,
+        PublisherField::Runner => 10,
+        PublisherField::Audience => 11,
+    };
+    for (index, field) in PublisherField::ALL.into_iter().enumerate() {
+        assert_eq!(position(field), index, "{field:?}");
+    }
     let unique: std::collections::HashSet<&str> = labels.iter().copied().collect();
     assert_eq!(unique.len(), labels.len());
     let check = FieldCheck::compare(

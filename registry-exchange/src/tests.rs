@@ -570,7 +570,7 @@ async fn the_doctor_compares_fills_the_form_and_revokes_at_once() {
     let workflow = comparison
         .checks
         .iter()
-        .find(|c| c.field == "workflow filename")
+        .find(|c| c.field == oidc_core::doctor::PublisherField::WorkflowFilename)
         .unwrap();
     // crates.io matches the caller: registering the reusable workflow is the mistake.
     assert_eq!(workflow.claim, "workflow_ref");

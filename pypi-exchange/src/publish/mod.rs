@@ -382,8 +382,11 @@ struct Prepared {
     item: UploadItem,
     state: AttestationState,
     /// Who signed its existing attestations, to compare with this job once it is known.
-    signers: Vec<(PathBuf, CertificateClaims)>,
+    signers: Signers,
 }
+
+/// Each existing attestation file and the identity in its certificate.
+type Signers = Vec<(PathBuf, CertificateClaims)>;
 
 impl<'a> PublishRun<'a> {
     /// A run over `settings`, with `detector` for the job's identity and `env` for the CI
@@ -894,7 +897,7 @@ fn existing(
     dist: &Distribution,
     paths: &[PathBuf],
     trust: Option<&TrustRoot>,
-) -> Result<(Vec<Attestation>, Vec<(PathBuf, CertificateClaims)>), AttestationProblem> {
+) -> Result<(Vec<Attestation>, Signers), AttestationProblem> {
     let attestations = attestation::load_existing(dist, paths)?;
     let Some(trust) = trust else {
         return Ok((attestations, Vec::new()));

@@ -2,9 +2,31 @@
 //!
 //! rustls with the platform's roots plus any extra CA certificates (from `SSL_CERT_FILE` or
 //! given explicitly), connect and read timeouts, a `trustpub/<version>` user agent, `https`
-//! only (plain `http` is refused except for loopback hosts), and a retry policy: exponential
-//! backoff with jitter that honours `Retry-After`, retries connection errors, timeouts, 429 and
-//! 5xx, never another 4xx, and gives up after a bounded number of attempts.
+//! only (plain `http` is refused except for loopback hosts), and one retry helper.
+//!
+//! Retries: every retry loop in trustpub (plain requests, token exchanges, uploads, npm
+//! publishes, Fulcio and Rekor) runs through [`RetryPolicy::run`] (reached from the client as
+//! [`HttpClient::retry`]), so the decisions are the same everywhere. Each attempt is classified
+//! by its caller as an [`Attempt`], keeping the caller's own error type:
+//!
+//! - what is retried: connection errors, timeouts, 408, 429 and 5xx except 501 and 505
+//!   ([`RetryPolicy::is_retryable_code`], [`RetryPolicy::is_retryable_error`]); never another
+//!   4xx, and never a certificate nobody here trusts;
+//! - the wait: the server's `Retry-After` (seconds or an HTTP date) when it gives one, else
+//!   exponential backoff from [`RetryPolicy::base_delay`] with jitter, at most
+//!   [`RetryPolicy::max_delay`];
+//! - a long `Retry-After`: when the server asks to wait longer than [`RetryPolicy::max_delay`],
+//!   there is no further attempt, and the error says how long the server asked
+//!   ([`ServerWait`], [`RetryError`]): a CI job neither sleeps for ten minutes nor shortens the
+//!   wait and hammers the server;
+//! - the cap: at most [`RetryPolicy::max_attempts`] attempts, the first one included;
+//! - each retry is logged as a warning (`<what>: <error>; retrying in 1.2s (attempt 2/4)`),
+//!   with no secret in it.
+//!
+//! Requests that must not be repeated as they are keep their own rules inside their step: a
+//! token exchange is sent once ([`HttpClient::send_once`]) and retried by [`crate::obtain`]
+//! with a fresh ID token; an upload or a publish reconciles against the index after a lost
+//! answer instead of trusting a blind repeat.
 //!
 //! Redirects: a request that carries a secret (an `Authorization`, `Proxy-Authorization` or
 //! `Cookie` header, or any body: mint, burn, exchanges, uploads, Fulcio) follows no redirect at
@@ -79,6 +101,19 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// The server answered with a retryable status but asked (`Retry-After`) for a longer
+    /// pause than the retry policy waits: no further attempt was made.
+    #[error("{what}: {url} answered {status}; {wait}")]
+    ServerBusy {
+        /// What the request was for.
+        what: String,
+        /// The URL (never carries credentials).
+        url: String,
+        /// The status, with its reason phrase (`429 Too Many Requests`).
+        status: String,
+        /// How long the server asked to wait.
+        wait: ServerWait,
+    },
     /// The request failed before a response arrived, after every retry.
     #[error("{what}: request to {url} failed after {attempts} attempt(s): {reason}")]
     Transport {
@@ -132,16 +167,114 @@ impl RetryPolicy {
         }
     }
 
-    /// Whether a response status is worth another attempt.
+    /// Whether a response status is worth another attempt: 408, 429 and 5xx except 501 (Not
+    /// Implemented) and 505 (HTTP Version Not Supported), which will not change. Another 4xx is
+    /// a refusal and never retried.
     pub fn is_retryable_status(status: StatusCode) -> bool {
-        status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-            || status.is_server_error()
+        Self::is_retryable_code(status.as_u16())
     }
 
-    /// Whether a transport error is worth another attempt.
+    /// [`is_retryable_status`](Self::is_retryable_status) for a status kept as a number.
+    ///
+    /// ```
+    /// use oidc_core::RetryPolicy;
+    /// assert!(RetryPolicy::is_retryable_code(503) && RetryPolicy::is_retryable_code(429));
+    /// assert!(!RetryPolicy::is_retryable_code(501) && !RetryPolicy::is_retryable_code(403));
+    /// ```
+    pub fn is_retryable_code(status: u16) -> bool {
+        matches!(status, 408 | 429)
+            || ((500..600).contains(&status) && !matches!(status, 501 | 505))
+    }
+
+    /// Whether a transport error is worth another attempt: a connection that failed or broke,
+    /// a timeout. A certificate nobody here trusts is not (see [`HttpClient::send`]).
     pub fn is_retryable_error(err: &reqwest::Error) -> bool {
         err.is_connect() || err.is_timeout() || err.is_request() || err.is_body()
+    }
+
+    /// Runs `step` until it is done, fails for good, or the policy says stop: the one retry
+    /// loop of trustpub (see the module documentation for the rules).
+    ///
+    /// `step` gets the attempt number (from 1) and classifies its outcome as an [`Attempt`].
+    /// On [`Attempt::Retry`], the helper waits (`Retry-After` when given, else backoff with
+    /// jitter) and calls `step` again, unless this was the last attempt (the error is returned)
+    /// or the server asked to wait longer than [`max_delay`](Self::max_delay) (the error is
+    /// returned through [`RetryError::server_asked_to_wait`], without waiting). `what` names
+    /// the operation in the log line of each retry.
+    ///
+    /// ```
+    /// # async fn demo() {
+    /// use std::time::Duration;
+    /// use oidc_core::http::{Attempt, RetryError, RetryPolicy, ServerWait};
+    ///
+    /// #[derive(Debug)]
+    /// struct Busy(String);
+    /// impl std::fmt::Display for Busy {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
+    /// }
+    /// impl RetryError for Busy {
+    ///     fn server_asked_to_wait(self, wait: ServerWait) -> Self { Busy(format!("{}; {wait}", self.0)) }
+    /// }
+    ///
+    /// let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
+    /// let answer = policy
+    ///     .run("lookup", |attempt| async move {
+    ///         if attempt < 3 {
+    ///             Attempt::Retry { error: Busy("503".into()), retry_after: None }
+    ///         } else {
+    ///             Attempt::Done(attempt)
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert_eq!(answer.unwrap(), 3);
+    ///
+    /// let err = policy
+    ///     .run("lookup", |_| async {
+    ///         Attempt::<(), _>::Retry { error: Busy("429".into()), retry_after: Some(Duration::from_secs(600)) }
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.0.starts_with("429; the server asked to wait 600 s"), "{err}");
+    /// # }
+    /// ```
+    pub async fn run<T, E, F, Fut>(&self, what: &str, mut step: F) -> Result<T, E>
+    where
+        E: RetryError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Attempt<T, E>>,
+    {
+        let max_attempts = self.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let (error, retry_after) = match step(attempt).await {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Fail(error) => return Err(error),
+                Attempt::Retry { error, retry_after } => (error, retry_after),
+            };
+            if let Some(asked) = retry_after.filter(|wait| *wait > self.max_delay) {
+                // Neither sit through it nor shorten it: stop, and say how long was asked.
+                tracing::debug!(
+                    "{what}: the server asked to wait {}s, more than the {}s this policy waits: not retrying",
+                    asked.as_secs(),
+                    self.max_delay.as_secs()
+                );
+                return Err(error.server_asked_to_wait(ServerWait {
+                    asked,
+                    max: self.max_delay,
+                }));
+            }
+            if attempt >= max_attempts {
+                return Err(error);
+            }
+            let wait = self.delay(attempt, retry_after);
+            tracing::warn!(
+                "{what}: {error}; retrying in {:.1}s (attempt {}/{max_attempts})",
+                wait.as_secs_f64(),
+                attempt + 1,
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 
     /// The wait before attempt `attempt + 1` (attempt counts from 1), honouring `retry_after`.
@@ -159,6 +292,70 @@ impl RetryPolicy {
         let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
         half + Duration::from_millis(fastrand::u64(0..=jitter_ms))
     }
+}
+
+/// What one attempt of [`RetryPolicy::run`] came to, as its caller classifies it.
+#[derive(Debug)]
+pub enum Attempt<T, E> {
+    /// It worked (or ended in a way that needs no further attempt): the value is returned.
+    Done(T),
+    /// It failed in a way another attempt may fix (a lost connection, a timeout, a retryable
+    /// status: see [`RetryPolicy::is_retryable_code`]).
+    Retry {
+        /// The error, returned as is when no further attempt is made.
+        error: E,
+        /// The server's `Retry-After`, when it sent one ([`retry_after`],
+        /// [`ResponseText::retry_after`]).
+        retry_after: Option<Duration>,
+    },
+    /// It failed for good (a 4xx refusal, a bad file): returned at once.
+    Fail(E),
+}
+
+impl<T, E> Attempt<T, E> {
+    /// A failed attempt with an HTTP `status`: [`Attempt::Retry`] when the status is worth
+    /// another attempt, else [`Attempt::Fail`].
+    pub fn from_status(status: u16, retry_after: Option<Duration>, error: E) -> Self {
+        if RetryPolicy::is_retryable_code(status) {
+            Self::Retry { error, retry_after }
+        } else {
+            Self::Fail(error)
+        }
+    }
+}
+
+/// An error [`RetryPolicy::run`] can return after a server asked for a longer pause than the
+/// policy waits: it must then say how long the server asked.
+pub trait RetryError: std::fmt::Display {
+    /// This error, saying also that the server asked to wait `wait.asked` (and that nothing
+    /// more is retried). Called only on an error that came with a `Retry-After`.
+    #[must_use]
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self;
+}
+
+/// A server's `Retry-After` that was longer than the retry policy waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerWait {
+    /// How long the server asked to wait.
+    pub asked: Duration,
+    /// The longest pause the policy takes ([`RetryPolicy::max_delay`]).
+    pub max: Duration,
+}
+
+impl std::fmt::Display for ServerWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server asked to wait {} s before another attempt, longer than trustpub waits between attempts ({} s): not retried, run the job again later",
+            whole_seconds(self.asked),
+            whole_seconds(self.max)
+        )
+    }
+}
+
+/// Seconds, rounded up (a wait of 0.2 s reads as 1 s, not 0 s).
+fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// Reads a `Retry-After` header: delta-seconds or an HTTP date.
@@ -291,9 +488,10 @@ impl HttpClient {
         })
     }
 
-    /// The underlying reqwest client, for requests that manage their own retries (uploads,
-    /// Sigstore). It follows no redirect (these requests carry secrets) and has the transfer
-    /// deadline. Read its answers with [`ResponseText::read`].
+    /// The underlying reqwest client, for requests that build their own attempts (uploads and
+    /// publishes, which stream a file and reconcile after a lost answer); they still retry
+    /// through [`retry`](Self::retry). It follows no redirect (these requests carry secrets)
+    /// and has the transfer deadline. Read its answers with [`ResponseText::read`].
     pub fn inner(&self) -> &reqwest::Client {
         self.announce_for(None);
         &self.secret
@@ -302,6 +500,18 @@ impl HttpClient {
     /// The retry policy requests through this client follow.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// Runs `step` under this client's retry policy: [`RetryPolicy::run`], the one retry loop
+    /// every caller uses (a caller with its own policy, such as an upload's, calls
+    /// [`RetryPolicy::run`] on it).
+    pub async fn retry<T, E, F, Fut>(&self, what: &str, step: F) -> Result<T, E>
+    where
+        E: RetryError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Attempt<T, E>>,
+    {
+        self.retry.run(what, step).await
     }
 
     /// What about the network setup applies to a request to `url` carrying a secret: the proxy
@@ -364,7 +574,9 @@ impl HttpClient {
     /// follow same-origin redirects only. Every attempt has the overall request deadline.
     ///
     /// Returns the last response whatever its status (a 4xx, or a 5xx that outlived every
-    /// retry) so the caller can explain it; errors only when no response arrived at all.
+    /// retry) so the caller can explain it; errors when no response arrived at all, and
+    /// ([`HttpError::ServerBusy`]) when a retryable answer asked to wait longer than the
+    /// policy's [`max_delay`](RetryPolicy::max_delay).
     pub async fn send<F>(&self, what: &str, url: &Url, build: F) -> Result<Response, HttpError>
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
@@ -374,17 +586,20 @@ impl HttpClient {
     }
 
     /// Sends once, without retries: for requests that must not be repeated as they are (a
-    /// token mint consumes its ID token). Same `https` check and return contract as
-    /// [`send`](Self::send).
+    /// token mint consumes its ID token; [`crate::obtain`] retries with a fresh one). Same
+    /// `https` check and return contract as [`send`](Self::send): a retryable answer that asks
+    /// to wait longer than the policy's [`max_delay`](RetryPolicy::max_delay) is
+    /// [`HttpError::ServerBusy`], so the caller's retry stops too.
     pub async fn send_once<F>(&self, what: &str, url: &Url, build: F) -> Result<Response, HttpError>
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
     {
         Self::check_url(url)?;
-        retry_loop(&RetryPolicy::none(), what, url, || {
-            self.execute(url, &build)
-        })
-        .await
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..self.retry.clone()
+        };
+        self.send_with(&once, what, url, &build).await
     }
 
     /// POSTs a JSON `body` once (a token exchange: the ID token in it, or in `bearer`, may be
@@ -425,7 +640,31 @@ impl HttpClient {
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
     {
-        retry_loop(&self.retry, what, url, || self.execute(url, &build)).await
+        self.send_with(&self.retry, what, url, &build).await
+    }
+
+    /// Sends under `policy`: each attempt's answer or transport error classified as an
+    /// [`Attempt`] for [`RetryPolicy::run`].
+    async fn send_with<F>(
+        &self,
+        policy: &RetryPolicy,
+        what: &str,
+        url: &Url,
+        build: &F,
+    ) -> Result<Response, HttpError>
+    where
+        F: Fn(&reqwest::Client) -> RequestBuilder,
+    {
+        let outcome = policy
+            .run(what, |attempt| {
+                let sent = self.execute(url, build);
+                async move { classify_sent(what, url, attempt, sent.await) }
+            })
+            .await;
+        match outcome {
+            Ok(response) | Err(SendFailure::Answer(response, _)) => Ok(response),
+            Err(SendFailure::Failed { error, .. }) => Err(error),
+        }
     }
 
     /// Builds one attempt, picks the client by whether it carries a secret, sets the deadline.
@@ -485,69 +724,97 @@ pub fn host_of(url: &Url) -> String {
     }
 }
 
-async fn retry_loop<S, SF>(
-    policy: &RetryPolicy,
+/// Why an attempt of [`HttpClient::send`] did not simply succeed: an answer with a retryable
+/// status (returned to the caller as the answer once retries end), or an error.
+enum SendFailure {
+    /// A retryable status, and what the request was for.
+    Answer(Response, String),
+    /// No usable answer; `line` is what the retry log says about it.
+    Failed { error: HttpError, line: String },
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Answer(response, _) => write!(
+                f,
+                "{} answered {}",
+                redact_url(response.url()),
+                response.status()
+            ),
+            Self::Failed { line, .. } => f.write_str(line),
+        }
+    }
+}
+
+impl RetryError for SendFailure {
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+        match self {
+            Self::Answer(response, what) => {
+                let error = HttpError::ServerBusy {
+                    what,
+                    url: redact_url(response.url()),
+                    status: response.status().to_string(),
+                    wait,
+                };
+                Self::Failed {
+                    line: error.to_string(),
+                    error,
+                }
+            }
+            failed @ Self::Failed { .. } => failed,
+        }
+    }
+}
+
+/// Classifies one attempt of [`HttpClient::send`]: a non-retryable answer is done (the caller
+/// explains it), a retryable one is retried; a transport error is retried when
+/// [`RetryPolicy::is_retryable_error`] says so and the server's certificate is not simply
+/// untrusted.
+fn classify_sent(
     what: &str,
     url: &Url,
-    mut send: S,
-) -> Result<Response, HttpError>
-where
-    S: FnMut() -> SF,
-    SF: Future<Output = Result<Response, reqwest::Error>>,
-{
-    let max_attempts = policy.max_attempts.max(1);
-    let mut attempt = 1;
-    loop {
-        let outcome = send().await;
-        let last = attempt >= max_attempts;
-        match outcome {
-            Ok(response) => {
-                let status = response.status();
-                if last || !RetryPolicy::is_retryable_status(status) {
-                    return Ok(response);
+    attempt: u32,
+    sent: Result<Response, reqwest::Error>,
+) -> Attempt<Response, SendFailure> {
+    match sent {
+        Ok(response) => {
+            if RetryPolicy::is_retryable_status(response.status()) {
+                let retry_after = retry_after(&response);
+                Attempt::Retry {
+                    error: SendFailure::Answer(response, what.to_owned()),
+                    retry_after,
                 }
-                let hint = retry_after(&response);
-                if hint.is_some_and(|wait| wait > policy.max_delay) {
-                    // The server asks for a longer pause than we are willing to sit through.
-                    return Ok(response);
-                }
-                let wait = policy.delay(attempt, hint);
-                tracing::warn!(
-                    "{what}: {url} answered {status}; retrying in {:.1}s (attempt {}/{max_attempts})",
-                    wait.as_secs_f64(),
-                    attempt + 1,
-                    url = redact_url(url),
-                );
-                tokio::time::sleep(wait).await;
-            }
-            Err(err) => {
-                let retryable = RetryPolicy::is_retryable_error(&err);
-                let reason = error_chain(&err.without_url());
-                // A certificate nobody here trusts will not become trusted on a retry.
-                let untrusted = is_untrusted_certificate(&reason);
-                if last || untrusted || !retryable {
-                    return Err(HttpError::Transport {
-                        what: what.to_owned(),
-                        url: redact_url(url),
-                        attempts: attempt,
-                        reason: if untrusted {
-                            format!("{reason}; {UNTRUSTED_CERTIFICATE_HINT}")
-                        } else {
-                            reason
-                        },
-                    });
-                }
-                let wait = policy.delay(attempt, None);
-                tracing::warn!(
-                    "{what}: request to {url} failed ({reason}); retrying in {:.1}s (attempt {}/{max_attempts})",
-                    wait.as_secs_f64(),
-                    attempt + 1,
-                    url = redact_url(url),
-                );
-                tokio::time::sleep(wait).await;
+            } else {
+                Attempt::Done(response)
             }
         }
-        attempt += 1;
+        Err(err) => {
+            let retryable = RetryPolicy::is_retryable_error(&err);
+            let reason = error_chain(&err.without_url());
+            // A certificate nobody here trusts will not become trusted on a retry.
+            let untrusted = is_untrusted_certificate(&reason);
+            let line = format!("request to {} failed ({reason})", redact_url(url));
+            let error = HttpError::Transport {
+                what: what.to_owned(),
+                url: redact_url(url),
+                attempts: attempt,
+                reason: if untrusted {
+                    format!("{reason}; {UNTRUSTED_CERTIFICATE_HINT}")
+                } else {
+                    reason
+                },
+            };
+            let failure = SendFailure::Failed { error, line };
+            if retryable && !untrusted {
+                Attempt::Retry {
+                    error: failure,
+                    retry_after: None,
+                }
+            } else {
+                Attempt::Fail(failure)
+            }
+        }
     }
 }
 
@@ -1050,18 +1317,241 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
+    async fn a_retry_after_longer_than_the_cap_is_not_waited_for_and_is_named() {
         let (server, calls) = serve(vec![
             ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+            ResponseTemplate::new(200),
+        ])
+        .await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let started = std::time::Instant::now();
+        let err = fast_client()
+            .send("PyPI token revocation", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(matches!(err, HttpError::ServerBusy { .. }), "{err:?}");
+        assert!(!err.is_transport());
+        let text = err.to_string().replace(&server.uri(), "[server]");
+        insta::assert_snapshot!(text, @"PyPI token revocation: [server]/x answered 429 Too Many Requests; the server asked to wait 3600 s before another attempt, longer than trustpub waits between attempts (2 s): not retried, run the job again later");
+    }
+
+    /// A request sent once (a token exchange) is not retried here, but a long `Retry-After`
+    /// still comes back as the error that says how long, so the caller's own retry stops too.
+    #[tokio::test]
+    async fn send_once_names_a_long_retry_after_too() {
+        let (server, calls) = serve(vec![
+            ResponseTemplate::new(503).insert_header("Retry-After", "120"),
+        ])
+        .await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let err = fast_client()
+            .send_once("mint", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("answered 503 Service Unavailable; the server asked to wait 120 s"),
+            "{err}"
+        );
+        // A short one is the caller's to handle: the answer comes back, nothing is repeated.
+        let (server, calls_short) = serve(vec![
+            ResponseTemplate::new(503).insert_header("Retry-After", "1"),
         ])
         .await;
         let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
         let response = fast_client()
-            .send("test", &url, |c| c.get(url.clone()))
+            .send_once("mint", &url, |c| c.get(url.clone()))
             .await
             .unwrap();
-        assert_eq!(response.status(), 429);
+        assert_eq!(response.status(), 503);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls_short.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn permanent_server_errors_are_not_retried() {
+        for status in [501, 505] {
+            let (server, calls) = serve(vec![ResponseTemplate::new(status)]).await;
+            let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+            let response = fast_client()
+                .send("test", &url, |c| c.get(url.clone()))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status);
+            assert_eq!(calls.load(Ordering::SeqCst), 1, "status {status}");
+        }
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        for status in [408, 429, 500, 502, 503, 504, 599] {
+            assert!(RetryPolicy::is_retryable_code(status), "{status}");
+        }
+        for status in [200, 301, 400, 401, 403, 404, 409, 422, 501, 505, 600] {
+            assert!(!RetryPolicy::is_retryable_code(status), "{status}");
+        }
+    }
+
+    /// An error of the helper's tests: what it is, and the wait the server asked, if any.
+    #[derive(Debug, PartialEq)]
+    struct Failed(&'static str, Option<ServerWait>);
+
+    impl std::fmt::Display for Failed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl RetryError for Failed {
+        fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+            Failed(self.0, Some(wait))
+        }
+    }
+
+    fn policy(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+
+    /// Retries until done, waiting the backoff (with jitter, within its bounds) or the
+    /// server's `Retry-After` exactly. Time is paused: the waits cost nothing.
+    #[tokio::test(start_paused = true)]
+    async fn the_helper_retries_with_backoff_and_honours_retry_after() {
+        let started = tokio::time::Instant::now();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let value = policy(4)
+            .run("test", |attempt| {
+                seen.lock().unwrap().push((attempt, started.elapsed()));
+                async move {
+                    match attempt {
+                        1 => Attempt::Retry {
+                            error: Failed("503", None),
+                            retry_after: None,
+                        },
+                        2 => Attempt::Retry {
+                            error: Failed("429", None),
+                            retry_after: Some(Duration::from_secs(7)),
+                        },
+                        _ => Attempt::Done("ok"),
+                    }
+                }
+            })
+            .await;
+        assert_eq!(value, Ok("ok"));
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 3);
+        let first_wait = seen[1].1 - seen[0].1;
+        assert!(
+            first_wait >= Duration::from_millis(500) && first_wait <= Duration::from_secs(1),
+            "{first_wait:?}"
+        );
+        assert_eq!(seen[2].1 - seen[1].1, Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_helper_stops_at_a_refusal_and_at_the_cap() {
+        let calls = AtomicU32::new(0);
+        let err = policy(4)
+            .run("test", |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Attempt::<(), _>::Fail(Failed("403", None)) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err, calls.load(Ordering::SeqCst)),
+            (Failed("403", None), 1)
+        );
+
+        let calls = AtomicU32::new(0);
+        let err = policy(3)
+            .run("test", |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Attempt::<(), _>::Retry {
+                        error: Failed("502", None),
+                        retry_after: Some(Duration::from_secs(1)),
+                    }
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err, calls.load(Ordering::SeqCst)),
+            (Failed("502", None), 3)
+        );
+        // A policy of one attempt never waits.
+        let started = tokio::time::Instant::now();
+        let err = policy(1)
+            .run("test", |_| async {
+                Attempt::<(), _>::Retry {
+                    error: Failed("500", None),
+                    retry_after: None,
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err, Failed("500", None));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    /// A `Retry-After` longer than the policy's longest wait: no sleep, no further attempt,
+    /// and the error says how long the server asked (on the last attempt too).
+    #[tokio::test(start_paused = true)]
+    async fn the_helper_gives_up_on_a_long_retry_after_and_says_how_long() {
+        for max_attempts in [1, 4] {
+            let started = tokio::time::Instant::now();
+            let calls = AtomicU32::new(0);
+            let err = policy(max_attempts)
+                .run("test", |_| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async {
+                        Attempt::<(), _>::Retry {
+                            error: Failed("429", None),
+                            retry_after: Some(Duration::from_secs(600)),
+                        }
+                    }
+                })
+                .await
+                .unwrap_err();
+            let wait = ServerWait {
+                asked: Duration::from_secs(600),
+                max: Duration::from_secs(30),
+            };
+            assert_eq!(err, Failed("429", Some(wait)));
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            assert_eq!(started.elapsed(), Duration::ZERO);
+        }
+        // Exactly the longest wait is still waited for.
+        let started = tokio::time::Instant::now();
+        let value = policy(2)
+            .run("test", |attempt| async move {
+                if attempt == 1 {
+                    Attempt::Retry {
+                        error: Failed("429", None),
+                        retry_after: Some(Duration::from_secs(30)),
+                    }
+                } else {
+                    Attempt::Done(())
+                }
+            })
+            .await;
+        assert_eq!(value, Ok(()));
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_server_wait_reads_in_whole_seconds() {
+        let wait = ServerWait {
+            asked: Duration::from_millis(90_200),
+            max: Duration::from_secs(30),
+        };
+        insta::assert_snapshot!(wait, @"the server asked to wait 91 s before another attempt, longer than trustpub waits between attempts (30 s): not retried, run the job again later");
     }
 
     #[tokio::test]

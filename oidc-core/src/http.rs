@@ -347,15 +347,19 @@ impl std::fmt::Display for ServerWait {
         write!(
             f,
             "the server asked to wait {} s before another attempt, longer than trustpub waits between attempts ({} s): not retried, run the job again later",
-            whole_seconds(self.asked),
-            whole_seconds(self.max)
+            seconds(self.asked),
+            seconds(self.max)
         )
     }
 }
 
-/// Seconds, rounded up (a wait of 0.2 s reads as 1 s, not 0 s).
-fn whole_seconds(wait: Duration) -> u64 {
-    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+/// Seconds for messages: `600`, `90.2`, `0.05` (at most millisecond precision).
+fn seconds(wait: Duration) -> String {
+    if wait.subsec_millis() == 0 {
+        return wait.as_secs().to_string();
+    }
+    let text = format!("{:.3}", wait.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Reads a `Retry-After` header: delta-seconds or an HTTP date.
@@ -1551,7 +1555,7 @@ mod tests {
             asked: Duration::from_millis(90_200),
             max: Duration::from_secs(30),
         };
-        insta::assert_snapshot!(wait, @"the server asked to wait 91 s before another attempt, longer than trustpub waits between attempts (30 s): not retried, run the job again later");
+        insta::assert_snapshot!(wait, @"the server asked to wait 90.2 s before another attempt, longer than trustpub waits between attempts (30 s): not retried, run the job again later");
     }
 
     #[tokio::test]

@@ -848,7 +848,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!err.is_transient());
-        insta::assert_snapshot!(err, @"Rekor at https://rekor.example did not log the signature: Rekor returned HTTP 429: slow down. The server asked to wait 90 s before another attempt, longer than trustpub waits between attempts (1 s): not retried, run the job again later");
+        insta::assert_snapshot!(err, @"Rekor at https://rekor.example did not log the signature: Rekor returned HTTP 429: slow down. The server asked to wait 90 s before another attempt, longer than trustpub waits between attempts (0.02 s): not retried, run the job again later");
     }
 
     #[test]

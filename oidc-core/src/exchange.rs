@@ -129,7 +129,7 @@ pub async fn obtain<E: Exchange>(
     );
     EXCHANGE_RETRY
         .run(&what, |attempt| async move {
-            let ambient = match detector.detect(&request).await {
+            let ambient = match detector.detect(request).await {
                 Ok(ambient) => ambient,
                 Err(err) => return Attempt::Fail(Failed(err.into())),
             };

@@ -103,14 +103,14 @@ pub enum HttpError {
     },
     /// The server answered with a retryable status but asked (`Retry-After`) for a longer
     /// pause than the retry policy waits: no further attempt was made.
-    #[error("{what}: {url} answered {status}; {wait}")]
+    #[error("{what}: {url} answered {}; {wait}", status_line(*.status))]
     ServerBusy {
         /// What the request was for.
         what: String,
         /// The URL (never carries credentials).
         url: String,
-        /// The status, with its reason phrase (`429 Too Many Requests`).
-        status: String,
+        /// The HTTP status.
+        status: u16,
         /// How long the server asked to wait.
         wait: ServerWait,
     },
@@ -351,6 +351,11 @@ impl std::fmt::Display for ServerWait {
             seconds(self.max)
         )
     }
+}
+
+/// A status with its reason phrase, for messages: `429 Too Many Requests`.
+fn status_line(status: u16) -> String {
+    StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |code| code.to_string())
 }
 
 /// Seconds for messages: `600`, `90.2`, `0.05` (at most millisecond precision).
@@ -758,7 +763,7 @@ impl RetryError for SendFailure {
                 let error = HttpError::ServerBusy {
                     what,
                     url: redact_url(response.url()),
-                    status: response.status().to_string(),
+                    status: response.status().as_u16(),
                     wait,
                 };
                 Self::Failed {

@@ -40,8 +40,8 @@
 //!
 //! Limits: every request sent with [`HttpClient::send`] has an overall deadline
 //! ([`HttpConfig::request_deadline`]) on top of the read timeout, so a server that drips one
-//! byte at a time cannot hold a job; [`HttpClient::inner`] (uploads, Sigstore) has the longer
-//! [`HttpConfig::transfer_deadline`]. Every answer read into memory goes through
+//! byte at a time cannot hold a job; [`HttpClient::inner`] (uploads, npm publishes) has the
+//! longer [`HttpConfig::transfer_deadline`]. Every answer read into memory goes through
 //! [`ResponseText::read`], which stops at [`JSON_BODY_CAP`] ([`PAGE_BODY_CAP`] for index pages
 //! and packuments) and names the host and the cap.
 
@@ -203,24 +203,38 @@ impl RetryPolicy {
     /// the operation in the log line of each retry.
     ///
     /// ```
-    /// # async fn demo() {
     /// use std::time::Duration;
     /// use oidc_core::http::{Attempt, RetryError, RetryPolicy, ServerWait};
     ///
+    /// /// A caller's own error type.
     /// #[derive(Debug)]
     /// struct Busy(String);
+    ///
     /// impl std::fmt::Display for Busy {
-    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
-    /// }
-    /// impl RetryError for Busy {
-    ///     fn server_asked_to_wait(self, wait: ServerWait) -> Self { Busy(format!("{}; {wait}", self.0)) }
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str(&self.0)
+    ///     }
     /// }
     ///
-    /// let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
+    /// impl RetryError for Busy {
+    ///     fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+    ///         Busy(format!("{}; {wait}", self.0))
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = RetryPolicy {
+    ///     max_attempts: 3,
+    ///     base_delay: Duration::from_millis(1),
+    ///     max_delay: Duration::from_secs(1),
+    /// };
+    /// // Two 503s, then an answer.
     /// let answer = policy
     ///     .run("lookup", |attempt| async move {
     ///         if attempt < 3 {
-    ///             Attempt::Retry { error: Busy("503".into()), retry_after: None }
+    ///             let error = Busy(format!("503 on attempt {attempt}"));
+    ///             Attempt::Retry { error, retry_after: None }
     ///         } else {
     ///             Attempt::Done(attempt)
     ///         }
@@ -228,9 +242,11 @@ impl RetryPolicy {
     ///     .await;
     /// assert_eq!(answer.unwrap(), 3);
     ///
+    /// // A 429 that asks for ten minutes: no wait, no second attempt, the wait is named.
     /// let err = policy
     ///     .run("lookup", |_| async {
-    ///         Attempt::<(), _>::Retry { error: Busy("429".into()), retry_after: Some(Duration::from_secs(600)) }
+    ///         let error = Busy("429".into());
+    ///         Attempt::<(), _>::Retry { error, retry_after: Some(Duration::from_secs(600)) }
     ///     })
     ///     .await
     ///     .unwrap_err();
@@ -400,10 +416,11 @@ pub struct HttpConfig {
     /// from connecting to the last byte of the answer: a server that keeps sending a byte now
     /// and then cannot hold a job longer than this. Each retry gets its own deadline.
     pub request_deadline: Duration,
-    /// The overall deadline of one request made with [`HttpClient::inner`] (uploads, Sigstore),
+    /// The overall deadline of one request made with [`HttpClient::inner`] (uploads, publishes),
     /// which may move gigabytes.
     pub transfer_deadline: Duration,
-    /// The retry policy of [`HttpClient::send`].
+    /// The retry policy of [`HttpClient::send`] and [`HttpClient::retry`] (the Sigstore signer,
+    /// npm publishes by default); the longest wait of [`HttpClient::send_once`].
     pub retry: RetryPolicy,
 }
 

@@ -158,7 +158,6 @@ pub struct KeylessSigner {
     trust: TrustRoot,
     fulcio_url: String,
     rekor_url: String,
-    retry: RetryPolicy,
     concurrency: usize,
 }
 
@@ -190,7 +189,6 @@ impl KeylessSigner {
             trust,
             fulcio_url: base_url(&config.fulcio_url),
             rekor_url: base_url(&config.rekor_url),
-            retry: http.retry_policy().clone(),
             concurrency: 8,
         })
     }
@@ -502,16 +500,16 @@ impl KeylessSigner {
     }
 
     /// Runs `step` again after transient Fulcio/Rekor failures, through the HTTP client's retry
-    /// helper ([`RetryPolicy::run`]): the same backoff, cap and `Retry-After` rule as every
-    /// other request. A step is safe to repeat: a Fulcio request only issues another
+    /// helper ([`HttpClient::retry`], its policy): the same backoff, cap and `Retry-After` rule
+    /// as every other request. A step is safe to repeat: a Fulcio request only issues another
     /// certificate for the same key, a Rekor request logs the same signature.
     async fn retrying<T, F, Fut>(&self, subject: &str, mut step: F) -> Result<T, SigstoreError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, StepFailure>>,
     {
-        self.retry
-            .run(&format!("signing {subject}"), |_| {
+        self.http
+            .retry(&format!("signing {subject}"), |_| {
                 let attempt = step();
                 async move {
                     match attempt.await {

@@ -25,8 +25,10 @@
 //!
 //! Requests that must not be repeated as they are keep their own rules inside their step: a
 //! token exchange is sent once ([`HttpClient::send_once`]) and retried by [`crate::obtain`]
-//! with a fresh ID token; an upload or a publish reconciles against the index after a lost
-//! answer instead of trusting a blind repeat.
+//! with a fresh ID token (a long `Retry-After` already ends it in `send_once`; a short one is
+//! not seen by `obtain`, which waits its own backoff, as registry errors do not carry it); an
+//! upload or a publish reconciles against the index after a lost answer instead of trusting a
+//! blind repeat.
 //!
 //! Redirects: a request that carries a secret (an `Authorization`, `Proxy-Authorization` or
 //! `Cookie` header, or any body: mint, burn, exchanges, uploads, Fulcio) follows no redirect at

@@ -275,11 +275,11 @@ impl<'a> PublishRun<'a> {
         settings: PublishSettings,
     ) -> Self {
         Self {
+            retry: http.retry_policy().clone(),
             http,
             detector,
             env,
             settings,
-            retry: RetryPolicy::default(),
             signer: tokio::sync::OnceCell::new(),
             trust: None,
             stop: AtomicBool::new(false),
@@ -298,7 +298,8 @@ impl<'a> PublishRun<'a> {
         self
     }
 
-    /// Uses this retry policy for PUTs.
+    /// Uses this retry policy for PUTs (default: the HTTP client's); the PUTs retry through
+    /// oidc-core's one retry helper whatever the policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self

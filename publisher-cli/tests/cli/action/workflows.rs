@@ -339,7 +339,7 @@ fn ci_runs_the_gates_of_ci_run() {
         "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings",
         "bash .ci/run",
         "cargo doc --workspace --no-deps",
-        "cargo test --locked -p trustpub --test action",
+        "cargo test --locked -p trustpub --test cli action::",
     ] {
         assert!(
             runs.iter().any(|run| run.contains(gate)),

@@ -134,7 +134,10 @@ async fn in_own_process(name: &str) -> bool {
         .await
         .unwrap();
     let text = format!("{}\n{}", stdout(&output), stderr(&output));
-    assert!(output.status.success(), "{test} in its own process:\n{text}");
+    assert!(
+        output.status.success(),
+        "{test} in its own process:\n{text}"
+    );
     assert!(
         text.contains("test result: ok. 1 passed"),
         "{test} ran in its own process:\n{text}"

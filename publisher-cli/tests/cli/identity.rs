@@ -224,3 +224,116 @@ async fn no_secret_leaks_in_pypi_uploads_at_trace_level() {
         stdout(&output)
     );
 }
+
+/// npm at trace level: a trusted-publishing exchange with signed provenance, a refused
+/// exchange, and a token publish (`--token`): nothing secret outside `::add-mask::`.
+#[tokio::test]
+async fn no_secret_leaks_in_npm_publish_at_trace_level() {
+    const PACKAGE: &str = "@octo/leak-check";
+    let testbed = testbed().await;
+    let identity = testbed.identity();
+    testbed.add_npm_package(PACKAGE);
+    testbed.add_npm_publisher(
+        PACKAGE,
+        testbed::NpmPublisher::github(&identity.repository, &identity.workflow_file),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let registry = testbed.npm_registry_url().to_string();
+    let sigstore = testbed_sigstore_args(&testbed);
+    // An empty HOME: no `.npmrc` of the machine's user.
+    let job_env = |testbed: &testbed::Testbed| {
+        let mut env = testbed.github_env();
+        env.insert("HOME".into(), dir.path().display().to_string());
+        env
+    };
+    let env = job_env(&testbed);
+    let request_token = env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"].clone();
+    let publish =
+        |env: std::collections::BTreeMap<String, String>, version: &str, extra: &[&str]| {
+            let tarball = write_npm_tarball(dir.path(), PACKAGE, version, &identity.repository);
+            let mut args: Vec<String> = ["-vvv", "npm", "publish", "--registry", &registry]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            args.push(tarball.display().to_string());
+            let cwd = dir.path().to_owned();
+            async move {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                trustpub(&args, &env, &cwd).await
+            }
+        };
+
+    // Trusted publishing with provenance: the ID tokens (npm's audience, Sigstore's) and the
+    // exchanged npm token are masked, and none of them is shown.
+    let sigstore_args: Vec<&str> = sigstore.iter().map(String::as_str).collect();
+    let output = publish(env.clone(), "1.0.0", &sigstore_args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let masked = assert_no_secret_leaks(&output, &[&request_token]);
+    assert!(
+        masked.iter().any(|m| m.starts_with("npm_")),
+        "the exchanged token is masked: {masked:?}"
+    );
+    assert!(
+        masked.iter().filter(|m| m.starts_with("eyJ")).count() >= 2,
+        "the ID tokens for npm and Sigstore are masked: {masked:?}"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("TRACE") || err.contains("DEBUG"),
+        "trace logging is on: {err}"
+    );
+    let records = testbed.records();
+    assert_eq!(
+        records.npm_exchanges.len(),
+        1,
+        "{:?}",
+        records.npm_exchanges
+    );
+    assert_eq!(
+        records.npm_publishes.len(),
+        1,
+        "{:?}",
+        records.npm_publishes
+    );
+    assert!(records.npm_publishes[0].had_provenance, "with provenance");
+    assert_eq!(
+        records.npm_publishes[0].status, 200,
+        "{:?}",
+        records.npm_publishes
+    );
+
+    // A refused exchange (the workflow was renamed): the explanation shows claims, no token.
+    testbed.set_identity(testbed::GithubIdentity {
+        workflow_file: "renamed.yml".into(),
+        ..identity.clone()
+    });
+    let output = publish(job_env(&testbed), "1.0.1", &sigstore_args).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let records = testbed.records();
+    assert_eq!(records.npm_exchanges.len(), 2);
+    assert_ne!(records.npm_exchanges[1].status, 201, "refused");
+    assert_eq!(records.npm_publishes.len(), 1, "nothing published");
+    assert_no_secret_leaks(&output, &[&request_token]);
+
+    // A token publish: the token is masked and never shown (the testbed knows only exchanged
+    // tokens and refuses it, as npmjs.com does).
+    let token = "npm_leakCheckLeakCheckLeakCheckLeak01234";
+    let output = publish(
+        env,
+        "1.0.2",
+        &[
+            "--no-provenance",
+            "--no-trusted-publishing",
+            "--token",
+            token,
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    let masked = assert_no_secret_leaks(&output, &[token, &request_token]);
+    assert!(
+        !masked.is_empty() && masked.iter().all(|m| m == token),
+        "only the token is masked: {masked:?}"
+    );
+}

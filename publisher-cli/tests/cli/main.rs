@@ -11,22 +11,44 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
-mod tools;
 
+// The GitHub Action's scripts and the workflows: the only tests CI also runs on macOS and
+// Windows (`.github/workflows/ci.yml`, `--test cli action::`).
 mod action;
+
+// The rest needs Unix (signals, symlinks, `getrusage`, `/proc`) and the tools `.ci/setup-tools`
+// installs on Linux; on Windows this binary holds only the action's tests.
+#[cfg(unix)]
 mod archive_bombs;
+#[cfg(unix)]
 mod audit;
+#[cfg(unix)]
 mod broker;
+#[cfg(unix)]
 mod dist;
+#[cfg(unix)]
 mod doctor;
+#[cfg(unix)]
 mod faults;
+#[cfg(unix)]
 mod files;
+#[cfg(unix)]
 mod hostile;
+#[cfg(unix)]
 mod identity;
+#[cfg(unix)]
 mod npm_monorepo;
+#[cfg(unix)]
 mod npm_peers;
+#[cfg(unix)]
 mod pypi_indexes;
+#[cfg(unix)]
 mod pypi_peers;
+#[cfg(unix)]
 mod refusals;
+#[cfg(unix)]
 mod signing;
+#[cfg(unix)]
 mod sigstore_peers;
+#[cfg(unix)]
+mod tools;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common;
 use super::support::*;
+use crate::common;
 
 /// Runs run.sh with `inputs` (INPUT_* names) and `ambient` variables, the binary being a
 /// script that records its arguments and credential variables and exits with `exit_code`.

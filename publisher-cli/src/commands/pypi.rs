@@ -366,6 +366,10 @@ fn render_report(report: &PublishReport, print_hash: bool, printer: &Printer) ->
                 printer.error("Upload failed", &err.to_string());
                 "**failed**"
             }
+            FileOutcome::NotSigned(failure) => {
+                printer.error(shared::sign_failure_title(failure), &failure.to_string());
+                "**attestation failed: not uploaded**"
+            }
             FileOutcome::WouldUpload => "would upload",
         };
         table.push_str(&format!(
@@ -379,11 +383,13 @@ fn render_report(report: &PublishReport, print_hash: bool, printer: &Printer) ->
         .not_attempted()
         .map(|file| file.filename.as_str())
         .collect();
-    if !not_tried.is_empty() {
+    if let Some(FileOutcome::NotAttempted { reason }) =
+        report.not_attempted().next().map(|file| &file.outcome)
+    {
         printer.error(
             "Upload stopped",
             &format!(
-                "the index refused the credentials, so {} other file(s) were not tried: {}",
+                "{reason}, so {} other file(s) were not tried: {}. Fix the cause and run the same command again: files already on the index count as done",
                 not_tried.len(),
                 not_tried.join(", ")
             ),

@@ -12,8 +12,13 @@
 //! [`PublishSettings::allowed_audience`]), and every URL goes through the HTTP client's policy
 //! (https, or http on loopback only).
 //!
-//! Signing is all or nothing: the uploads start only once every attestation is signed and
-//! verified, so a Sigstore failure never leaves a release half published.
+//! Attestations are signed in one signing session (one key, one Fulcio certificate, renewed
+//! only if it runs out; Rekor submissions in parallel), and each distribution is uploaded as
+//! soon as its attestation is signed, verified and written. The very first file is signed and
+//! uploaded alone: a signing session or a credential that does not work stops the run before
+//! anything else goes out, and nothing is uploaded ([`PublishRunError::Signing`]). A later
+//! failure stops every upload not yet started; the report names them, and running the same
+//! upload again finishes the job (the files already on the index count as done).
 
 pub mod report;
 
@@ -42,8 +47,8 @@ use crate::dist::{
 use crate::exchange::{PypiExchange, PypiExchangeError};
 use crate::index::PackageIndex;
 use crate::upload::{
-    FileResult, SkipExisting, StaticCredentials, UploadItem, UploadOptions, UploadReporter,
-    Uploader,
+    CredentialSource, FileResult, SkipExisting, StaticCredentials, UploadItem, UploadOptions,
+    UploadReporter, Uploader,
 };
 
 /// How the upload authenticates.
@@ -464,7 +469,7 @@ impl<'a> PublishRun<'a> {
         let reporter = observer
             .upload_reporter()
             .unwrap_or_else(|| Arc::new(crate::upload::NoReport));
-        let results = match &settings.credentials {
+        let files = match &settings.credentials {
             Credentials::Token { username, password } => {
                 if settings.mode == RunMode::DryRun {
                     return Ok(self.plan(prepared, CredentialUsed::Token));
@@ -473,11 +478,8 @@ impl<'a> PublishRun<'a> {
                     username: username.clone(),
                     password: password.clone(),
                 };
-                let (items, states) = self.announce(prepared, observer);
-                (
-                    uploader.upload_all(items, &credentials, reporter).await,
-                    states,
-                )
+                self.upload_all(prepared, &uploader, &credentials, reporter, observer)
+                    .await
             }
             Credentials::Trusted => {
                 let session = Session::new(
@@ -502,43 +504,34 @@ impl<'a> PublishRun<'a> {
                     finish(session, observer).await;
                     return Err(err);
                 }
-                if settings.mode == RunMode::DryRun {
+                if dry_run {
                     finish(session, observer).await;
                     observer.notice(&RunNotice::Revoked);
                     return Ok(self.plan(prepared, CredentialUsed::TrustedPublishing));
                 }
-                if prepared
+                let files = if prepared
                     .iter()
                     .any(|p| p.state == AttestationState::WouldSign)
-                    && let Err(err) = self.sign(&mut prepared, observer).await
                 {
-                    finish(session, observer).await;
-                    return Err(err);
-                }
-                let (items, states) = self.announce(prepared, observer);
-                let results = uploader.upload_all(items, &session, reporter).await;
+                    self.sign_and_upload(prepared, &uploader, &session, reporter, observer)
+                        .await
+                } else {
+                    Ok(self
+                        .upload_all(prepared, &uploader, &session, reporter, observer)
+                        .await)
+                };
                 finish(session, observer).await;
-                (results, states)
+                files?
             }
         };
-        let (results, mut states) = results;
-        let credentials = if trusted {
-            CredentialUsed::TrustedPublishing
-        } else {
-            CredentialUsed::Token
-        };
         Ok(PublishReport {
-            files: results
-                .into_iter()
-                .map(|result: FileResult| {
-                    let (path, state) = states.remove(&result.filename).unwrap_or_else(|| {
-                        (PathBuf::from(&result.filename), AttestationState::None)
-                    });
-                    FileReport::from_result(result, path, state)
-                })
-                .collect(),
+            files,
             mode: settings.mode,
-            credentials,
+            credentials: if trusted {
+                CredentialUsed::TrustedPublishing
+            } else {
+                CredentialUsed::Token
+            },
             upload_url: settings.index.upload_url().to_string(),
         })
     }
@@ -737,14 +730,59 @@ impl<'a> PublishRun<'a> {
         }
     }
 
-    /// Signs a PEP 740 publish attestation for each distribution that needs one, in one
-    /// signing session, writes it beside the distribution and attaches it to the upload. All
-    /// or nothing: any failure stops the run before the first upload.
-    async fn sign(
+    /// Uploads files whose attestations are settled (existing ones, or none), as the uploader
+    /// orders them: wheels first, the very first file alone.
+    async fn upload_all(
         &self,
-        prepared: &mut [Prepared],
+        prepared: Vec<Prepared>,
+        uploader: &Uploader,
+        credentials: &dyn CredentialSource,
+        reporter: Arc<dyn UploadReporter>,
         observer: &dyn PublishObserver,
-    ) -> Result<(), PublishRunError> {
+    ) -> Vec<FileReport> {
+        self.announce(prepared.len(), observer);
+        let mut states: HashMap<String, (PathBuf, AttestationState)> = HashMap::new();
+        let items = prepared
+            .into_iter()
+            .map(|p| {
+                states.insert(
+                    p.item.dist.filename.clone(),
+                    (p.item.dist.path.clone(), p.state),
+                );
+                p.item
+            })
+            .collect();
+        uploader
+            .upload_all(items, credentials, reporter)
+            .await
+            .into_iter()
+            .map(|result: FileResult| {
+                let (path, state) = states
+                    .remove(&result.filename)
+                    .unwrap_or_else(|| (PathBuf::from(&result.filename), AttestationState::None));
+                FileReport::from_result(result, path, state)
+            })
+            .collect()
+    }
+
+    /// Signs a PEP 740 publish attestation for each distribution that needs one, in one
+    /// signing session (one key, one certificate, Rekor submissions in parallel), and uploads
+    /// each distribution as soon as its attestation is signed, verified and written beside it.
+    ///
+    /// The order of [`Uploader::upload_all`] holds: wheels before sdists, and the very first
+    /// file is signed and uploaded alone, so that a signing session or credentials that do not
+    /// work stop the run before anything else is sent. After that, a failed attestation stops
+    /// every upload not yet started (they are reported as not tried; a re-run signs and uploads
+    /// them and finds the others already present). When nothing was uploaded the run is an
+    /// error ([`PublishRunError::Signing`]).
+    async fn sign_and_upload(
+        &self,
+        prepared: Vec<Prepared>,
+        uploader: &Uploader,
+        credentials: &dyn CredentialSource,
+        reporter: Arc<dyn UploadReporter>,
+        observer: &dyn PublishObserver,
+    ) -> Result<Vec<FileReport>, PublishRunError> {
         let signer = KeylessSigner::ambient(
             self.detector,
             &self.http,
@@ -756,97 +794,59 @@ impl<'a> PublishRun<'a> {
         if let Some(san) = &signer.expected_identity().san {
             observer.notice(&RunNotice::SigningAs(san.clone()));
         }
-        let mut failures = Vec::new();
-        let mut jobs = Vec::new();
-        let mut indices = Vec::new();
-        for (i, p) in prepared.iter().enumerate() {
-            if p.state != AttestationState::WouldSign {
-                continue;
+        self.announce(prepared.len(), observer);
+        let pipeline = Pipeline {
+            signer: &signer,
+            uploader,
+            credentials,
+            reporter,
+            observer,
+            signing: tokio::sync::Semaphore::new(SIGNING_CONCURRENCY),
+            uploading: tokio::sync::Semaphore::new(self.settings.concurrency.max(1)),
+            stopped: std::sync::Mutex::new(None),
+        };
+        let (wheels, sdists): (Vec<_>, Vec<_>) =
+            prepared.into_iter().partition(|p| p.item.dist.is_wheel());
+        let mut files: Vec<FileReport> = Vec::new();
+        for phase in [wheels, sdists] {
+            let mut phase = phase.into_iter();
+            if files.is_empty()
+                && let Some(first) = phase.next()
+            {
+                files.push(pipeline.one(first).await);
             }
-            let dist = &p.item.dist;
-            match ArtifactDigest::sha256_hex(&dist.sha256) {
-                Ok(digest) => {
-                    jobs.push(SigningJob {
-                        subject: dist.filename.clone(),
-                        statement: attestation::publish_statement(&dist.filename, &dist.sha256),
-                        digest,
-                    });
-                    indices.push(i);
-                }
-                Err(reason) => failures.push(SignFailure::Digest {
-                    filename: dist.filename.clone(),
-                    reason,
-                }),
-            }
+            let width = phase.len().max(1);
+            let rest: Vec<FileReport> = futures_util::stream::iter(phase)
+                .map(|p| pipeline.one(p))
+                .buffered(width)
+                .collect()
+                .await;
+            files.extend(rest);
         }
-        let results = signer.sign_all(&jobs).await;
-        for (i, result) in indices.into_iter().zip(results) {
-            let p = &mut prepared[i];
-            let dist = &p.item.dist;
-            let signed = match result {
-                Ok(signed) => signed,
-                Err(err) => {
-                    failures.push(SignFailure::Sigstore(err));
-                    continue;
-                }
-            };
-            let converted = match Attestation::from_bundle_json(&signed.bundle_json) {
-                Ok(converted) => converted,
-                Err(source) => {
-                    failures.push(SignFailure::Convert {
-                        filename: dist.filename.clone(),
-                        source,
-                    });
-                    continue;
-                }
-            };
-            let path = match attestation::write_attestation(&dist.path, &converted) {
-                Ok(path) => path,
-                Err(err) => {
-                    failures.push(SignFailure::Write(err));
-                    continue;
-                }
-            };
-            observer.step(&FileStep::Signed {
-                filename: &dist.filename,
-                path: &path,
-                log_index: signed.verified.log_index,
-            });
-            p.item.attestations = vec![converted];
-            p.state = AttestationState::Signed(path);
+        let nothing_uploaded = !files.iter().any(|f| f.outcome.is_done());
+        if nothing_uploaded
+            && files
+                .iter()
+                .any(|f| matches!(f.outcome, FileOutcome::NotSigned(_)))
+        {
+            let failures = files
+                .into_iter()
+                .filter_map(|f| match f.outcome {
+                    FileOutcome::NotSigned(failure) => Some(failure),
+                    _ => None,
+                })
+                .collect();
+            return Err(PublishRunError::Signing { failures });
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(PublishRunError::Signing { failures })
-        }
+        Ok(files)
     }
 
-    /// Announces the uploads; the items to upload and, by file name, what the report needs.
-    fn announce(
-        &self,
-        prepared: Vec<Prepared>,
-        observer: &dyn PublishObserver,
-    ) -> (
-        Vec<UploadItem>,
-        HashMap<String, (PathBuf, AttestationState)>,
-    ) {
+    /// Announces the uploads.
+    fn announce(&self, count: usize, observer: &dyn PublishObserver) {
         observer.notice(&RunNotice::Uploading {
-            count: prepared.len(),
+            count,
             url: self.settings.index.upload_url().to_string(),
         });
-        let mut states = HashMap::new();
-        let items = prepared
-            .into_iter()
-            .map(|p| {
-                states.insert(
-                    p.item.dist.filename.clone(),
-                    (p.item.dist.path.clone(), p.state),
-                );
-                p.item
-            })
-            .collect();
-        (items, states)
     }
 
     /// The dry run's report: what a real run would upload.
@@ -867,6 +867,122 @@ impl<'a> PublishRun<'a> {
             credentials,
             upload_url: self.settings.index.upload_url().to_string(),
         }
+    }
+}
+
+/// Statements signed at once: after the one certificate, each is one Rekor request, and
+/// Rekor answers in parallel.
+const SIGNING_CONCURRENCY: usize = 8;
+
+/// One run's signing and uploading, file by file.
+struct Pipeline<'r> {
+    signer: &'r KeylessSigner,
+    uploader: &'r Uploader,
+    credentials: &'r dyn CredentialSource,
+    reporter: Arc<dyn UploadReporter>,
+    observer: &'r dyn PublishObserver,
+    signing: tokio::sync::Semaphore,
+    uploading: tokio::sync::Semaphore,
+    /// Set when an attestation could not be made: why no further upload starts.
+    stopped: std::sync::Mutex<Option<String>>,
+}
+
+impl Pipeline<'_> {
+    fn stopped(&self) -> Option<String> {
+        self.stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn stop(&self, reason: String) {
+        self.stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert(reason);
+    }
+
+    /// Signs (when needed) and uploads one distribution.
+    async fn one(&self, mut p: Prepared) -> FileReport {
+        let not_attempted = |p: Prepared, reason: String| FileReport {
+            filename: p.item.dist.filename.clone(),
+            path: p.item.dist.path.clone(),
+            size: p.item.dist.size,
+            sha256: p.item.dist.sha256.clone(),
+            attestation: p.state,
+            outcome: FileOutcome::NotAttempted { reason },
+        };
+        if p.state == AttestationState::WouldSign {
+            let Ok(_slot) = self.signing.acquire().await else {
+                return not_attempted(p, "the signing session was closed".into());
+            };
+            if let Some(reason) = self.stopped() {
+                return not_attempted(p, reason);
+            }
+            if let Err(failure) = self.sign(&mut p).await {
+                self.stop(format!(
+                    "the attestation for {} could not be made",
+                    p.item.dist.filename
+                ));
+                return FileReport {
+                    filename: p.item.dist.filename.clone(),
+                    path: p.item.dist.path.clone(),
+                    size: p.item.dist.size,
+                    sha256: p.item.dist.sha256.clone(),
+                    attestation: AttestationState::None,
+                    outcome: FileOutcome::NotSigned(failure),
+                };
+            }
+        }
+        let Ok(_slot) = self.uploading.acquire().await else {
+            return not_attempted(p, "the upload was closed".into());
+        };
+        if let Some(reason) = self.stopped() {
+            return not_attempted(p, reason);
+        }
+        let path = p.item.dist.path.clone();
+        let result = self
+            .uploader
+            .upload_one(p.item, self.credentials, &self.reporter)
+            .await;
+        self.reporter.finished(&result);
+        FileReport::from_result(result, path, p.state)
+    }
+
+    /// Signs one publish attestation, verifies it, writes it beside the distribution and
+    /// attaches it to the upload.
+    async fn sign(&self, p: &mut Prepared) -> Result<(), SignFailure> {
+        let dist = &p.item.dist;
+        let digest =
+            ArtifactDigest::sha256_hex(&dist.sha256).map_err(|reason| SignFailure::Digest {
+                filename: dist.filename.clone(),
+                reason,
+            })?;
+        let signed = self
+            .signer
+            .sign(&SigningJob {
+                subject: dist.filename.clone(),
+                statement: attestation::publish_statement(&dist.filename, &dist.sha256),
+                digest,
+            })
+            .await
+            .map_err(SignFailure::Sigstore)?;
+        let converted = Attestation::from_bundle_json(&signed.bundle_json).map_err(|source| {
+            SignFailure::Convert {
+                filename: dist.filename.clone(),
+                source,
+            }
+        })?;
+        let path =
+            attestation::write_attestation(&dist.path, &converted).map_err(SignFailure::Write)?;
+        self.observer.step(&FileStep::Signed {
+            filename: &dist.filename,
+            path: &path,
+            log_index: signed.verified.log_index,
+        });
+        p.item.attestations = vec![converted];
+        p.state = AttestationState::Signed(path);
+        Ok(())
     }
 }
 

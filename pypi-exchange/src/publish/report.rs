@@ -83,6 +83,8 @@ pub enum FileOutcome {
     },
     /// The upload failed.
     Failed(UploadError),
+    /// Its attestation could not be made, so it was not uploaded.
+    NotSigned(super::SignFailure),
 }
 
 impl FileOutcome {
@@ -141,7 +143,9 @@ impl PublishReport {
                 FileOutcome::AlreadyPresent => tally.present += 1,
                 FileOutcome::Skipped | FileOutcome::SkippedDifferent { .. } => tally.skipped += 1,
                 FileOutcome::WouldUpload => tally.planned += 1,
-                FileOutcome::NotAttempted { .. } | FileOutcome::Failed(_) => tally.failed += 1,
+                FileOutcome::NotAttempted { .. }
+                | FileOutcome::Failed(_)
+                | FileOutcome::NotSigned(_) => tally.failed += 1,
             }
         }
         tally

@@ -12,9 +12,19 @@ use testbed::{GithubIdentity, PypiPublisher, Testbed, TestbedConfig};
 use super::*;
 use crate::dist::Severity;
 
-/// Everything the observer heard, as short lines.
+/// Everything the observer heard, as short lines; with `after_first_signature`, something
+/// to do once the first attestation is signed (a fault to switch on mid-run).
 #[derive(Default)]
-struct Heard(Mutex<Vec<String>>);
+struct Heard(Arc<Mutex<Vec<String>>>, Option<Box<dyn Fn() + Send + Sync>>);
+
+/// Hears when uploads start, into the same lines.
+struct UploadsHeard(Arc<Mutex<Vec<String>>>);
+
+impl UploadReporter for UploadsHeard {
+    fn started(&self, filename: &str, _size: u64) {
+        self.0.lock().unwrap().push(format!("upload {filename}"));
+    }
+}
 
 impl Heard {
     fn lines(&self) -> Vec<String> {
@@ -45,9 +55,17 @@ impl PublishObserver for Heard {
                 format!("hashed {} {}", dist.filename, digests.sha256)
             }
             FileStep::AttestationChecked { filename, .. } => format!("existing {filename}"),
-            FileStep::Signed { filename, .. } => format!("signed {filename}"),
+            FileStep::Signed { filename, .. } => {
+                if let Some(after) = &self.1 {
+                    after();
+                }
+                format!("signed {filename}")
+            }
         };
         self.push(line);
+    }
+    fn upload_reporter(&self) -> Option<Arc<dyn UploadReporter>> {
+        Some(Arc::new(UploadsHeard(self.0.clone())))
     }
 }
 
@@ -85,6 +103,10 @@ struct Job {
 }
 
 async fn job(identity: Option<GithubIdentity>) -> Job {
+    job_with(identity, HttpConfig::default()).await
+}
+
+async fn job_with(identity: Option<GithubIdentity>, config: HttpConfig) -> Job {
     let testbed = Testbed::start(TestbedConfig::default()).await.unwrap();
     if let Some(identity) = identity {
         testbed.set_identity(identity);
@@ -96,7 +118,7 @@ async fn job(identity: Option<GithubIdentity>) -> Job {
         PypiPublisher::new(owner, repo, job.repository_owner_id, &job.workflow_file),
     );
     let env = Arc::new(MapEnv::new().with_all(testbed.github_env()));
-    let http = HttpClient::new(&HttpConfig::default(), env.as_ref()).unwrap();
+    let http = HttpClient::new(&config, env.as_ref()).unwrap();
     let detector = Detector::new(&ProviderContext {
         env: env.clone(),
         runner: Arc::new(TokioRunner),
@@ -294,4 +316,124 @@ async fn passwords_are_refused_on_pypi_and_tokens_checked_before_reading() {
     let lines = heard.lines();
     assert_eq!(lines[0], "mask", "the password is masked first: {lines:?}");
     assert!(lines[1].starts_with("notice SuspiciousToken"), "{lines:?}");
+}
+
+/// Retries a failing Rekor twice, quickly.
+fn quick_retries() -> HttpConfig {
+    HttpConfig {
+        retry: oidc_core::RetryPolicy {
+            max_attempts: 2,
+            base_delay: std::time::Duration::from_millis(5),
+            max_delay: std::time::Duration::from_millis(20),
+        },
+        ..HttpConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn uploads_start_as_attestations_are_signed_and_a_failed_one_stops_the_rest() {
+    let job = job_with(None, quick_retries()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for version in ["5.0", "5.1", "5.2", "5.3"] {
+        write_wheel(dir.path(), "lib-run", version);
+    }
+    // Once the first file is signed, Rekor fails every request: the first file (signed and
+    // uploaded alone) is published; the others cannot be signed, so none of them goes out.
+    let faults = job.testbed.sigstore_faults();
+    let heard = Heard(
+        Arc::default(),
+        Some(Box::new(move || faults.fail_next_rekor_requests(1000))),
+    );
+    let mut settings = job.settings(dir.path());
+    settings.concurrency = 1;
+    let report = job.run(settings, &heard).await.unwrap();
+
+    let tally = report.tally();
+    assert_eq!((tally.uploaded, tally.failed), (1, 3), "{report:?}");
+    assert!(matches!(report.files[0].outcome, FileOutcome::Uploaded));
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|f| matches!(f.outcome, FileOutcome::NotSigned(SignFailure::Sigstore(_)))),
+        "{report:?}"
+    );
+    for file in &report.files[1..] {
+        assert!(
+            matches!(
+                file.outcome,
+                FileOutcome::NotSigned(_) | FileOutcome::NotAttempted { .. }
+            ),
+            "{}: {:?}",
+            file.filename,
+            file.outcome
+        );
+    }
+    let on_index = job.testbed.pypi_files("lib-run");
+    assert_eq!(on_index.len(), 1, "only the first file went out");
+    assert_eq!(job.testbed.records().burns.len(), 1, "the token is burned");
+    job.testbed.shutdown().await;
+}
+
+#[tokio::test]
+async fn when_the_first_attestation_fails_nothing_is_uploaded() {
+    let job = job_with(None, quick_retries()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for version in ["6.0", "6.1"] {
+        write_wheel(dir.path(), "lib-run", version);
+    }
+    job.testbed.sigstore_faults().fail_next_rekor_requests(1000);
+    let err = job
+        .run(job.settings(dir.path()), &Heard::default())
+        .await
+        .unwrap_err();
+
+    let PublishRunError::Signing { failures } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(failures.len(), 1, "the first file stopped the run: {failures:?}");
+    assert!(job.testbed.pypi_files("lib-run").is_empty());
+    let records = job.testbed.records();
+    assert_eq!(records.certificates_issued.len(), 1);
+    assert_eq!(records.burns.len(), 1, "the token is burned");
+    job.testbed.shutdown().await;
+}
+
+#[tokio::test]
+async fn uploads_overlap_the_signing_of_later_files() {
+    let job = job(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    // More files than are signed at once, and a Rekor 150 ms away: the first batch's uploads
+    // start while the last files are still being signed.
+    for minor in 0..(SIGNING_CONCURRENCY + 4) {
+        write_wheel(dir.path(), "lib-run", &format!("7.{minor}"));
+    }
+    job.testbed
+        .sigstore_faults()
+        .set_latency(std::time::Duration::ZERO, std::time::Duration::from_millis(150));
+    let heard = Heard::default();
+    let report = job.run(job.settings(dir.path()), &heard).await.unwrap();
+
+    assert_eq!(report.tally().uploaded, SIGNING_CONCURRENCY + 4, "{report:?}");
+    let lines = heard.lines();
+    let last_signed = lines.iter().rposition(|l| l.starts_with("signed ")).unwrap();
+    let uploads_before = lines[..last_signed]
+        .iter()
+        .filter(|l| l.starts_with("upload "))
+        .count();
+    assert!(
+        uploads_before > 1,
+        "uploads other than the first started before the last signature: {lines:#?}"
+    );
+    // Every upload comes after its own signature.
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(file) = line.strip_prefix("upload ") {
+            assert!(
+                lines[..i].contains(&format!("signed {file}")),
+                "{file} was uploaded before it was signed: {lines:#?}"
+            );
+        }
+    }
+    assert_eq!(job.testbed.records().certificates_issued.len(), 1);
+    job.testbed.shutdown().await;
 }

@@ -3,7 +3,7 @@
 
 Both publish with OIDC trusted publishing through the testbed's npm front (its simulated GitHub
 issuer and npm registry, on 127.0.0.1), which forwards every accepted publish to a real
-verdaccio, as `publisher-cli/tests/npm_peers.rs` does. Same run, same testbed, same packages:
+verdaccio, as `publisher-cli/tests/cli/npm_peers.rs` does. Same run, same testbed, same packages:
 npm publishes version 1.0.0 of each, trustpub 1.0.1 (npm 11 exchanges one ID token per
 package; so does trustpub, several packages at once).
 

@@ -7,16 +7,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use oidc_core::ci::{EventPolicy, NoMask};
+use oidc_core::ci::NoMask;
 use oidc_core::process::TokioRunner;
-use oidc_core::sigstore::{
-    ArtifactDigest, KeylessSigner, SIGSTORE_AUDIENCE, SigningJob, SigstoreConfig, TrustRoot,
-};
-use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, Session, TokenRequest};
-use pypi_exchange::attestation::{self, Attestation};
-use pypi_exchange::dist::{Distribution, ValidateOptions, validate};
-use pypi_exchange::upload::{NoReport, UploadItem, UploadOptions, Uploader};
-use pypi_exchange::{PackageIndex, PypiExchange};
+use oidc_core::sigstore::SigstoreConfig;
+use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext};
+use pypi_exchange::{AttestationMode, PackageIndex, PublishRun, PublishSettings};
 use testbed::{PypiPublisher, Testbed, TestbedConfig};
 
 #[tokio::main]
@@ -32,83 +27,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "example-pkg",
         PypiPublisher::new(owner, repo, job.repository_owner_id, &job.workflow_file),
     );
-
-    // A wheel to publish: read once (metadata and both digests), then validated.
-    let dir = tempfile::tempdir()?;
-    let dist = Distribution::read(&write_wheel(dir.path())?)?;
-    let problems = validate(std::slice::from_ref(&dist), &ValidateOptions::default());
-    assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
-
-    // Identity + exchange: the session mints on first use and burns at the end.
+    let dist = tempfile::tempdir()?;
+    write_wheel(dist.path())?;
+    // The job's environment (on a runner: `ProcessEnv`).
     let env = Arc::new(MapEnv::new().with_all(testbed.github_env()));
+
+    // The publish: identity, exchange, one signing session, upload, burn.
     let http = HttpClient::new(&HttpConfig::default(), env.as_ref())?;
+    let runner = Arc::new(TokioRunner);
     let detector = Detector::new(&ProviderContext {
-        env,
-        runner: Arc::new(TokioRunner),
+        env: env.clone(),
+        runner,
         http: http.clone(),
     });
-    // A PEP 740 publish attestation: a second ID token (audience `sigstore`), a Fulcio
-    // certificate, a Rekor entry; the bundle is verified against the trust root before use.
-    let sigstore = SigstoreConfig {
+    let index = PackageIndex::parse(testbed.pypi_upload_url().as_str())?;
+    let mut settings = PublishSettings::new(index, vec![dist.path().to_path_buf()]);
+    // The testbed's index is not pypi.org: it gets the audience `pypi` only because we say so,
+    // and attestations (on by default for PyPI and TestPyPI) are asked for by name.
+    settings.allowed_audience = Some("pypi".into());
+    settings.attestations = AttestationMode::On;
+    settings.sigstore = SigstoreConfig {
         fulcio_url: testbed.fulcio_url(),
         rekor_url: testbed.rekor_url(),
         trusted_root: Some(testbed.sigstore_trusted_root_path().to_path_buf()),
     };
-    let trust = TrustRoot::for_config(&sigstore)?;
-    let token = detector
-        .detect(&TokenRequest::new(SIGSTORE_AUDIENCE))
+    let report = PublishRun::new(http, &detector, env.as_ref(), settings)
+        .run(&NoMask)
         .await?;
-    let signer = KeylessSigner::new(&sigstore, trust, &token.token, &http)?;
-    let signed = signer
-        .sign(&SigningJob {
-            subject: dist.filename.clone(),
-            statement: attestation::publish_statement(&dist.filename, &dist.sha256),
-            digest: ArtifactDigest::sha256_hex(&dist.sha256)?,
-        })
-        .await?;
-    let attestation = Attestation::from_bundle_json(&signed.bundle_json)?;
-    println!(
-        "attested {} as {} (Rekor entry {:?})",
-        dist.filename,
-        signed.verified.claims.identity.as_deref().unwrap_or("?"),
-        signed.verified.log_index
-    );
 
-    let index = PackageIndex::parse(testbed.pypi_upload_url().as_str())?;
-    let exchange = PypiExchange::new(http.clone(), index.clone())
-        // The testbed's index is not pypi.org: allow it the audience `pypi` explicitly.
-        .with_allowed_audience(Some("pypi".into()));
-    let session = Session::new(&detector, &exchange, EventPolicy, &NoMask);
-
-    let uploader = Uploader::new(http, index, UploadOptions::default());
-    let results = uploader
-        .upload_all(
-            vec![UploadItem {
-                dist,
-                attestations: Some(format!("[{}]", attestation.to_json())),
-            }],
-            &session,
-            Arc::new(NoReport),
-        )
-        .await;
-    for result in &results {
+    for file in &report.files {
         println!(
-            "{}: {:?} (sha256 {})",
-            result.filename, result.outcome, result.sha256
+            "{}: {:?}, attestation {:?}",
+            file.filename, file.outcome, file.attestation
         );
     }
-    for failure in session.finish().await {
-        println!("warning: could not burn a token: {}", failure.error);
-    }
+    let on_index = testbed.pypi_files("example-pkg");
     println!(
         "index now has: {:?}",
-        testbed
-            .pypi_files("example-pkg")
-            .iter()
-            .map(|f| &f.filename)
-            .collect::<Vec<_>>()
+        on_index.iter().map(|f| &f.filename).collect::<Vec<_>>()
     );
     testbed.shutdown().await;
+    let published = on_index
+        .iter()
+        .any(|f| f.filename == "example_pkg-0.1.0-py3-none-any.whl" && f.attestations.is_some());
+    if report.tally().failed > 0 || !published {
+        return Err("the wheel and its attestation are not on the index".into());
+    }
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use oidc_core::claims::{Claims, IssuerKind};
 use oidc_core::doctor::checks::ReusableWorkflow;
 use oidc_core::doctor::{
     Attempt, ClaimRequirements, Comparison, ExchangeOutcome, Expectations, FieldCheck, Finding,
-    FormField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
+    FormField, PublisherField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
 };
 use oidc_core::process::BoxFuture;
 use oidc_core::{AmbientToken, HttpClient, HttpError, TokenRequest};
@@ -116,35 +116,35 @@ impl NpmDoctor {
         let aud = claims.aud.as_ref().map(|a| a.display());
         let checks = vec![
             FieldCheck::compare(
-                "repository",
+                PublisherField::Repository,
                 "repository",
                 github.repository.as_deref(),
                 self.expect.repository.as_deref(),
                 false,
             ),
             FieldCheck::compare(
-                "workflow filename",
+                PublisherField::WorkflowFilename,
                 "workflow_ref",
                 caller_file,
                 self.expect.workflow_filename(),
                 false,
             ),
             FieldCheck::compare(
-                "environment",
+                PublisherField::Environment,
                 "environment",
                 github.environment.as_deref(),
                 self.expect.environment.as_deref(),
                 false,
             ),
             FieldCheck::requirement(
-                "runner",
+                PublisherField::Runner,
                 "runner_environment",
                 runner,
                 "github-hosted",
                 runner == Some("github-hosted"),
             ),
             FieldCheck::requirement(
-                "audience",
+                PublisherField::Audience,
                 "aud",
                 aud.as_deref(),
                 &audience,
@@ -199,7 +199,7 @@ impl NpmDoctor {
             let value = check.value.as_deref().unwrap_or("(none)");
             let expected = check.expected.as_deref().unwrap_or_default();
             let finding = match check.field {
-                "repository" => {
+                PublisherField::Repository => {
                     let case = if value.eq_ignore_ascii_case(expected) {
                         " (they differ only in case, and npm compares case-sensitively)"
                     } else {
@@ -214,7 +214,7 @@ impl NpmDoctor {
                         "Set the trusted publisher's repository to `{value}` exactly as GitHub spells it, or publish from `{expected}` (a deleted and recreated repository needs its publisher deleted and added again)"
                     ))
                 }
-                "workflow filename" => {
+                PublisherField::WorkflowFilename => {
                     let called = reusable.and_then(|r| r.called.filename.as_deref());
                     let fix = if called == Some(expected) {
                         format!(
@@ -232,7 +232,7 @@ impl NpmDoctor {
                     )
                     .with_fix(fix)
                 }
-                "environment" if check.value.is_none() => Finding::error(
+                PublisherField::Environment if check.value.is_none() => Finding::error(
                     "environment-mismatch",
                     "The job has no environment",
                     format!("the publisher names environment `{expected}`, and npm then requires the job to run in it"),
@@ -240,7 +240,7 @@ impl NpmDoctor {
                 .with_fix(format!(
                     "Add `environment: {expected}` to the publishing job, or clear the publisher's environment"
                 )),
-                "environment" => Finding::error(
+                PublisherField::Environment => Finding::error(
                     "environment-mismatch",
                     "The job runs in another environment",
                     format!("the job's environment is `{value}`, the publisher names `{expected}` (compared exactly)"),
@@ -248,7 +248,16 @@ impl NpmDoctor {
                 .with_fix(format!(
                     "Set `environment: {expected}` on the publishing job, or change the publisher's environment to `{value}`"
                 )),
-                _ => continue,
+                // Reported by the common checks (`runner-self-hosted`, `audience-mismatch`).
+                PublisherField::Runner | PublisherField::Audience => continue,
+                // Not among npm's GitHub checks.
+                PublisherField::RepositoryOwner
+                | PublisherField::RepositoryOwnerId
+                | PublisherField::OwnerId
+                | PublisherField::ProjectPath
+                | PublisherField::WorkflowFilepath
+                | PublisherField::ReusableWorkflowRepository
+                | PublisherField::Event => continue,
             };
             findings.push(finding);
         }

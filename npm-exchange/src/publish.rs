@@ -1,11 +1,14 @@
 //! The publish itself: `PUT <registry>/<escaped name>` with the publish document.
 //!
 //! The body streams the tarball through base64 from disk (see
-//! [`PublishDocument::body_stream`]) and is rebuilt for each retry. Responses are mapped to
-//! clear errors; a version that already exists with the same integrity is "already
-//! published", so a re-run of a release job succeeds.
+//! [`PublishDocument::body_stream`]) and is rebuilt for each retry. Retries go through
+//! oidc-core's retry helper ([`RetryPolicy::run`]): lost connections, timeouts, 408, 429 and
+//! 5xx but 501/505, never a refusal; a `Retry-After` longer than the policy's longest wait ends
+//! them with an error that says how long the registry asked. Responses are mapped to clear
+//! errors; a version that already exists with the same integrity is "already published" (also
+//! after a lost answer), so a re-run of a release job succeeds.
 
-use oidc_core::http::{ResponseText, error_chain};
+use oidc_core::http::{Attempt, ResponseText, RetryError, ServerWait, error_chain};
 use oidc_core::{HttpClient, HttpError, RetryPolicy, Secret};
 use serde_json::Value;
 
@@ -73,6 +76,29 @@ pub enum PublishError {
     },
 }
 
+impl RetryError for PublishError {
+    /// The registry asked (`Retry-After`) for a longer pause than the retry policy takes: its
+    /// message says how long, and the publish is not tried again.
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+        match self {
+            PublishError::Rejected {
+                package,
+                version,
+                registry,
+                status,
+                message,
+            } => PublishError::Rejected {
+                package,
+                version,
+                registry,
+                status,
+                message: format!("{message}; {wait}"),
+            },
+            other => other,
+        }
+    }
+}
+
 fn hint(status: u16, message: &str) -> String {
     let hint = match status {
         404 => {
@@ -124,114 +150,126 @@ impl Publisher {
             package: package.clone(),
             source,
         })?;
-        let max_attempts = self.retry.max_attempts.max(1);
-        let mut attempt = 1;
-        loop {
-            let (length, stream) = document.body_stream();
-            let sent = self
-                .http
-                .inner()
-                .put(url.clone())
-                .bearer_auth(token.expose())
-                .header("Content-Type", "application/json")
-                .header("Content-Length", length.to_string())
-                .header("Accept", "application/json")
-                .header("npm-command", "publish")
-                .body(reqwest::Body::wrap_stream(stream))
-                .send()
-                .await;
-            let last = attempt >= max_attempts;
-            let response = match sent {
-                Ok(response) => response,
-                Err(err) if err.is_body() && !err.is_timeout() && !err.is_connect() => {
-                    return Err(PublishError::Body {
-                        package,
-                        reason: error_chain(&err.without_url()),
-                    });
-                }
-                Err(err) => {
-                    if !last {
-                        let wait = self.retry.delay(attempt, None);
-                        tracing::warn!(
-                            "publishing {package}: {}; retrying in {:.1}s",
-                            error_chain(&err),
-                            wait.as_secs_f64()
-                        );
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    // A lost response after the registry stored the version is not a failure.
-                    if self
-                        .existing_integrity(document.name(), &version, token)
-                        .await
-                        .as_deref()
-                        == Some(integrity)
-                    {
-                        return Ok(PublishStatus::AlreadyPublished);
-                    }
-                    return Err(PublishError::Transport {
-                        package,
-                        source: HttpError::Transport {
-                            what: "npm publish".into(),
-                            url: url.to_string(),
-                            attempts: attempt,
-                            reason: error_chain(&err.without_url()),
-                        },
-                    });
-                }
-            };
-            let response =
-                ResponseText::read(response)
-                    .await
-                    .map_err(|source| PublishError::Transport {
-                        package: package.clone(),
-                        source,
-                    })?;
-            let status = response.status;
-            if response.is_success() {
-                return Ok(PublishStatus::Published);
-            }
-            let wait = response.retry_after;
-            let message = response.summary();
-            let exists =
-                (status == 403 && message.contains("previously published")) || status == 409;
-            if exists {
-                let remote = self
+        let outcome = self
+            .retry
+            .run("npm publish", |attempt| {
+                self.attempt(document, integrity, token, attempt)
+            })
+            .await;
+        match outcome {
+            // A lost response after the registry stored the version is not a failure.
+            Err(PublishError::Transport { .. })
+                if self
                     .existing_integrity(document.name(), &version, token)
-                    .await;
-                if remote.as_deref() == Some(integrity) {
-                    return Ok(PublishStatus::AlreadyPublished);
-                }
-                if remote.is_some() || status == 403 {
-                    return Err(PublishError::VersionExists {
-                        package,
-                        version,
-                        registry: self.registry.host(),
-                        local: integrity.to_owned(),
-                        remote,
-                    });
-                }
+                    .await
+                    .as_deref()
+                    == Some(integrity) =>
+            {
+                Ok(PublishStatus::AlreadyPublished)
             }
-            if !last && (status == 429 || status >= 500) {
-                let wait = self.retry.delay(attempt, wait);
-                tracing::warn!(
-                    "publishing {package}: {} answered {status}; retrying in {:.1}s",
-                    self.registry.host(),
-                    wait.as_secs_f64()
-                );
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
+            other => other,
+        }
+    }
+
+    /// One PUT of the document (its body streamed again from the tarball), classified for
+    /// the retry helper: success and an identical version already there are done; a lost
+    /// connection or a retryable status is tried again; a refusal fails.
+    async fn attempt(
+        &self,
+        document: &PublishDocument,
+        integrity: &str,
+        token: &Secret,
+        attempt: u32,
+    ) -> Attempt<PublishStatus, PublishError> {
+        let package = document.name().as_str();
+        let version = document.version().to_string();
+        let version = version.as_str();
+        let url = document.publish_url();
+        let (length, stream) = document.body_stream();
+        let sent = self
+            .http
+            .inner()
+            .put(url.clone())
+            .bearer_auth(token.expose())
+            .header("Content-Type", "application/json")
+            .header("Content-Length", length.to_string())
+            .header("Accept", "application/json")
+            .header("npm-command", "publish")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) if err.is_body() && !err.is_timeout() && !err.is_connect() => {
+                return Attempt::Fail(PublishError::Body {
+                    package: package.to_owned(),
+                    reason: error_chain(&err.without_url()),
+                });
             }
-            return Err(PublishError::Rejected {
-                package,
-                version,
+            Err(err) => {
+                let retryable = RetryPolicy::is_retryable_error(&err);
+                let error = PublishError::Transport {
+                    package: package.to_owned(),
+                    source: HttpError::Transport {
+                        what: "npm publish".into(),
+                        url: url.to_string(),
+                        attempts: attempt,
+                        reason: error_chain(&err.without_url()),
+                    },
+                };
+                return if retryable {
+                    Attempt::Retry {
+                        error,
+                        retry_after: None,
+                    }
+                } else {
+                    Attempt::Fail(error)
+                };
+            }
+        };
+        let response = match ResponseText::read(response).await {
+            Ok(response) => response,
+            Err(source) => {
+                return Attempt::Fail(PublishError::Transport {
+                    package: package.to_owned(),
+                    source,
+                });
+            }
+        };
+        let status = response.status;
+        if response.is_success() {
+            return Attempt::Done(PublishStatus::Published);
+        }
+        let message = response.summary();
+        let exists = (status == 403 && message.contains("previously published")) || status == 409;
+        if exists {
+            let remote = self
+                .existing_integrity(document.name(), version, token)
+                .await;
+            if remote.as_deref() == Some(integrity) {
+                return Attempt::Done(PublishStatus::AlreadyPublished);
+            }
+            if remote.is_some() || status == 403 {
+                return Attempt::Fail(PublishError::VersionExists {
+                    package: package.to_owned(),
+                    version: version.to_owned(),
+                    registry: self.registry.host(),
+                    local: integrity.to_owned(),
+                    remote,
+                });
+            }
+        }
+        Attempt::from_status(
+            status,
+            response.retry_after,
+            PublishError::Rejected {
+                package: package.to_owned(),
+                version: version.to_owned(),
                 registry: self.registry.host(),
                 status,
                 message,
-            });
-        }
+            },
+        )
     }
 
     /// The integrity the registry lists for `package@version`, if it has that version.

@@ -4,7 +4,8 @@
 //! exactly must change? This module holds the registry-neutral part of the answer:
 //!
 //! - the findings model: [`Finding`] (a problem or a note, with a stable kebab-case `code` and
-//!   the fix), [`FieldCheck`] (one claim compared with what the registry matches on),
+//!   the fix), [`FieldCheck`] (one claim compared with what the registry matches on: the
+//!   [`PublisherField`] it is for and the [`CompareRule`]),
 //!   [`PublisherForm`] (the values to enter in the registry's trusted-publisher form),
 //!   [`ExchangeOutcome`] and the whole [`Diagnosis`] with its [`Conclusion`];
 //! - the checks every GitHub Actions ID token gets whatever the registry ([`checks`]: the event,
@@ -30,8 +31,8 @@ use crate::provider::{AmbientToken, Detector, TokenRequest};
 
 pub use checks::{ClaimRequirements, check_claims, identity_finding};
 pub use findings::{
-    Attempt, Comparison, ExchangeOutcome, Expectations, FieldCheck, Finding, FormField,
-    PublisherForm, RegistryError, Severity, Verdict,
+    Attempt, CompareRule, Comparison, ExchangeOutcome, Expectations, FieldCheck, Finding,
+    FormField, PublisherField, PublisherForm, RegistryError, Severity, Verdict,
 };
 
 /// Live (a token fetched here, an exchange attempted) or offline (captured claims explained).

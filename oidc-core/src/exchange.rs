@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::ci::{EventPolicy, EventRefused, MaskSink, RunEvent};
 use crate::claims::Claims;
+use crate::http::{Attempt, RetryError, RetryPolicy, ServerWait};
 use crate::process::BoxFuture;
 use crate::provider::{AmbientToken, Detector, IdentityError, TokenRequest};
 use crate::secret::Secret;
@@ -107,7 +108,8 @@ pub const EXCHANGE_ATTEMPTS: u32 = 3;
 ///
 /// A transient exchange failure ([`Exchange::is_transient`]) is retried with a new ID token:
 /// registries refuse to see one token twice, so an HTTP-level retry of the same request could
-/// turn a lost response into a reuse error.
+/// turn a lost response into a reuse error. The retries go through the one retry helper
+/// ([`RetryPolicy::run`]), at most [`EXCHANGE_ATTEMPTS`] attempts.
 pub async fn obtain<E: Exchange>(
     detector: &Detector,
     exchange: &E,
@@ -120,44 +122,79 @@ pub async fn obtain<E: Exchange>(
         .token_request()
         .await
         .map_err(ObtainError::Audience)?;
-    let mut attempt = 1;
-    loop {
-        let ambient = detector.detect(&request).await?;
-        mask.mask(ambient.token.expose());
-        let warnings = policy.check_token(&event, &ambient.claims)?;
-        if attempt == 1 {
-            for warning in warnings {
-                mask.warning(warning.title, &warning.message);
+    let (request, event) = (&request, &event);
+    let what = format!(
+        "{}: the exchange (with a fresh ID token each attempt)",
+        exchange.registry()
+    );
+    EXCHANGE_RETRY
+        .run(&what, |attempt| async move {
+            let ambient = match detector.detect(request).await {
+                Ok(ambient) => ambient,
+                Err(err) => return Attempt::Fail(Failed(err.into())),
+            };
+            mask.mask(ambient.token.expose());
+            let warnings = match policy.check_token(event, &ambient.claims) {
+                Ok(warnings) => warnings,
+                Err(err) => return Attempt::Fail(Failed(err.into())),
+            };
+            if attempt == 1 {
+                for warning in warnings {
+                    mask.warning(warning.title, &warning.message);
+                }
             }
-        }
-        tracing::info!(
-            "got an ID token from {} for audience `{}` (claims: repository={:?}, workflow_ref={:?})",
-            ambient.provider,
-            request.audience,
-            ambient.claims.github.repository,
-            ambient.claims.github.workflow_ref,
-        );
-        match exchange.exchange(&ambient).await {
-            Ok(credential) => {
-                mask.mask(credential.secret.expose());
-                return Ok(Obtained {
-                    credential,
-                    claims: ambient.claims,
-                    provider: ambient.provider,
-                });
+            tracing::info!(
+                "got an ID token from {} for audience `{}` (claims: repository={:?}, workflow_ref={:?})",
+                ambient.provider,
+                request.audience,
+                ambient.claims.github.repository,
+                ambient.claims.github.workflow_ref,
+            );
+            match exchange.exchange(&ambient).await {
+                Ok(credential) => {
+                    mask.mask(credential.secret.expose());
+                    Attempt::Done(Obtained {
+                        credential,
+                        claims: ambient.claims,
+                        provider: ambient.provider,
+                    })
+                }
+                Err(err) if E::is_transient(&err) => Attempt::Retry {
+                    error: Failed(ObtainError::Exchange(err)),
+                    // A long Retry-After already ended the exchange request itself
+                    // (HttpError::ServerBusy, which no registry counts as transient).
+                    retry_after: None,
+                },
+                Err(err) => Attempt::Fail(Failed(ObtainError::Exchange(err))),
             }
-            Err(err) if attempt < EXCHANGE_ATTEMPTS && E::is_transient(&err) => {
-                let wait = Duration::from_millis(500 * u64::from(attempt));
-                tracing::warn!(
-                    "{}: the exchange failed ({err}); retrying with a fresh ID token in {:.1}s",
-                    exchange.registry(),
-                    wait.as_secs_f64()
-                );
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            Err(err) => return Err(ObtainError::Exchange(err)),
-        }
+        })
+        .await
+        .map_err(|Failed(err)| err)
+}
+
+/// The retry policy of [`obtain`]: at most [`EXCHANGE_ATTEMPTS`] exchanges, each with a fresh
+/// ID token, half a second of backoff (with jitter) doubling between them.
+const EXCHANGE_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: EXCHANGE_ATTEMPTS,
+    base_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(30),
+};
+
+/// An [`ObtainError`] inside [`obtain`]'s retry loop.
+struct Failed<E: std::error::Error + 'static>(ObtainError<E>);
+
+impl<E: std::error::Error + 'static> std::fmt::Display for Failed<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error + 'static> RetryError for Failed<E> {
+    /// Never reached: [`obtain`] passes no `Retry-After` (see there). Should one come, the
+    /// exchange's own error stands and the log says how long was asked.
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+        tracing::warn!("{}; {wait}", self.0);
+        self
     }
 }
 
@@ -183,6 +220,8 @@ mod tests {
     struct Flaky {
         failures: Mutex<u32>,
         seen: Mutex<Vec<Option<String>>>,
+        /// What the failures say (`503` is transient, anything else a refusal).
+        status: &'static str,
     }
 
     impl Exchange for Flaky {
@@ -205,7 +244,7 @@ mod tests {
                 let mut failures = self.failures.lock().unwrap();
                 if *failures > 0 {
                     *failures -= 1;
-                    return Err(Refused("503".into()));
+                    return Err(Refused(self.status.into()));
                 }
                 Ok(Credential {
                     secret: Secret::new("minted"),
@@ -246,6 +285,7 @@ mod tests {
         let flaky = Flaky {
             failures: Mutex::new(2),
             seen: Mutex::default(),
+            status: "503",
         };
         let obtained = obtain(&detector, &flaky, &EventPolicy, &crate::ci::NoMask)
             .await
@@ -264,12 +304,27 @@ mod tests {
         let flaky = Flaky {
             failures: Mutex::new(EXCHANGE_ATTEMPTS),
             seen: Mutex::default(),
+            status: "503",
         };
         let err = obtain(&detector, &flaky, &EventPolicy, &crate::ci::NoMask)
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "refused: 503");
         assert_eq!(flaky.seen.lock().unwrap().len() as u32, EXCHANGE_ATTEMPTS);
+
+        // A refusal is not transient: one exchange, no retry.
+        for status in ["400", "401", "403"] {
+            let flaky = Flaky {
+                failures: Mutex::new(1),
+                seen: Mutex::default(),
+                status,
+            };
+            let err = obtain(&detector, &flaky, &EventPolicy, &crate::ci::NoMask)
+                .await
+                .unwrap_err();
+            assert_eq!(err.to_string(), format!("refused: {status}"));
+            assert_eq!(flaky.seen.lock().unwrap().len(), 1, "{status}");
+        }
     }
 
     impl Exchange for Fake {

@@ -2,9 +2,33 @@
 //!
 //! rustls with the platform's roots plus any extra CA certificates (from `SSL_CERT_FILE` or
 //! given explicitly), connect and read timeouts, a `trustpub/<version>` user agent, `https`
-//! only (plain `http` is refused except for loopback hosts), and a retry policy: exponential
-//! backoff with jitter that honours `Retry-After`, retries connection errors, timeouts, 429 and
-//! 5xx, never another 4xx, and gives up after a bounded number of attempts.
+//! only (plain `http` is refused except for loopback hosts), and one retry helper.
+//!
+//! Retries: every retry loop in trustpub (plain requests, token exchanges, uploads, npm
+//! publishes, Fulcio and Rekor) runs through [`RetryPolicy::run`] (reached from the client as
+//! [`HttpClient::retry`]), so the decisions are the same everywhere. Each attempt is classified
+//! by its caller as an [`Attempt`], keeping the caller's own error type:
+//!
+//! - what is retried: connection errors, timeouts, 408, 429 and 5xx except 501 and 505
+//!   ([`RetryPolicy::is_retryable_code`], [`RetryPolicy::is_retryable_error`]); never another
+//!   4xx, and never a certificate nobody here trusts;
+//! - the wait: the server's `Retry-After` (seconds or an HTTP date) when it gives one, else
+//!   exponential backoff from [`RetryPolicy::base_delay`] with jitter, at most
+//!   [`RetryPolicy::max_delay`];
+//! - a long `Retry-After`: when the server asks to wait longer than [`RetryPolicy::max_delay`],
+//!   there is no further attempt, and the error says how long the server asked
+//!   ([`ServerWait`], [`RetryError`]): a CI job neither sleeps for ten minutes nor shortens the
+//!   wait and hammers the server;
+//! - the cap: at most [`RetryPolicy::max_attempts`] attempts, the first one included;
+//! - each retry is logged as a warning (`<what>: <error>; retrying in 1.2s (attempt 2/4)`),
+//!   with no secret in it.
+//!
+//! Requests that must not be repeated as they are keep their own rules inside their step: a
+//! token exchange is sent once ([`HttpClient::send_once`]) and retried by [`crate::obtain`]
+//! with a fresh ID token (a long `Retry-After` already ends it in `send_once`; a short one is
+//! not seen by `obtain`, which waits its own backoff, as registry errors do not carry it); an
+//! upload or a publish reconciles against the index after a lost answer instead of trusting a
+//! blind repeat.
 //!
 //! Redirects: a request that carries a secret (an `Authorization`, `Proxy-Authorization` or
 //! `Cookie` header, or any body: mint, burn, exchanges, uploads, Fulcio) follows no redirect at
@@ -18,8 +42,8 @@
 //!
 //! Limits: every request sent with [`HttpClient::send`] has an overall deadline
 //! ([`HttpConfig::request_deadline`]) on top of the read timeout, so a server that drips one
-//! byte at a time cannot hold a job; [`HttpClient::inner`] (uploads, Sigstore) has the longer
-//! [`HttpConfig::transfer_deadline`]. Every answer read into memory goes through
+//! byte at a time cannot hold a job; [`HttpClient::inner`] (uploads, npm publishes) has the
+//! longer [`HttpConfig::transfer_deadline`]. Every answer read into memory goes through
 //! [`ResponseText::read`], which stops at [`JSON_BODY_CAP`] ([`PAGE_BODY_CAP`] for index pages
 //! and packuments) and names the host and the cap.
 
@@ -27,12 +51,16 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::{RequestBuilder, Response, StatusCode};
 use url::{Host, Url};
 
 use crate::env::Environment;
+
+mod retry;
+
+pub use retry::{Attempt, RetryError, RetryPolicy, ServerWait, retry_after};
 
 /// The user agent every request carries.
 pub const USER_AGENT: &str = concat!("trustpub/", env!("CARGO_PKG_VERSION"));
@@ -79,6 +107,19 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// The server answered with a retryable status but asked (`Retry-After`) for a longer
+    /// pause than the retry policy waits: no further attempt was made.
+    #[error("{what}: {url} answered {}; {wait}", status_line(*.status))]
+    ServerBusy {
+        /// What the request was for.
+        what: String,
+        /// The URL (never carries credentials).
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// How long the server asked to wait.
+        wait: ServerWait,
+    },
     /// The request failed before a response arrived, after every retry.
     #[error("{what}: request to {url} failed after {attempts} attempt(s): {reason}")]
     Transport {
@@ -102,81 +143,9 @@ impl HttpError {
     }
 }
 
-/// When and how often to retry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Total attempts, the first one included (at least 1).
-    pub max_attempts: u32,
-    /// Delay before the first retry; doubled for each further one.
-    pub base_delay: Duration,
-    /// The longest wait between two attempts, `Retry-After` included.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries at all.
-    pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
-    }
-
-    /// Whether a response status is worth another attempt.
-    pub fn is_retryable_status(status: StatusCode) -> bool {
-        status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-            || status.is_server_error()
-    }
-
-    /// Whether a transport error is worth another attempt.
-    pub fn is_retryable_error(err: &reqwest::Error) -> bool {
-        err.is_connect() || err.is_timeout() || err.is_request() || err.is_body()
-    }
-
-    /// The wait before attempt `attempt + 1` (attempt counts from 1), honouring `retry_after`.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(self.max_delay);
-        }
-        let exponent = attempt.saturating_sub(1).min(16);
-        let backoff = self
-            .base_delay
-            .saturating_mul(1 << exponent)
-            .min(self.max_delay);
-        // Full jitter over the upper half: spreads clients out without collapsing to zero.
-        let half = backoff / 2;
-        let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-        half + Duration::from_millis(fastrand::u64(0..=jitter_ms))
-    }
-}
-
-/// Reads a `Retry-After` header: delta-seconds or an HTTP date.
-pub fn retry_after(response: &Response) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+/// A status with its reason phrase, for messages: `429 Too Many Requests`.
+fn status_line(status: u16) -> String {
+    StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |code| code.to_string())
 }
 
 /// How the client is set up.
@@ -194,10 +163,11 @@ pub struct HttpConfig {
     /// from connecting to the last byte of the answer: a server that keeps sending a byte now
     /// and then cannot hold a job longer than this. Each retry gets its own deadline.
     pub request_deadline: Duration,
-    /// The overall deadline of one request made with [`HttpClient::inner`] (uploads, Sigstore),
+    /// The overall deadline of one request made with [`HttpClient::inner`] (uploads, publishes),
     /// which may move gigabytes.
     pub transfer_deadline: Duration,
-    /// The retry policy of [`HttpClient::send`].
+    /// The retry policy of [`HttpClient::send`] and [`HttpClient::retry`] (the Sigstore signer,
+    /// npm publishes by default); the longest wait of [`HttpClient::send_once`].
     pub retry: RetryPolicy,
 }
 
@@ -291,9 +261,10 @@ impl HttpClient {
         })
     }
 
-    /// The underlying reqwest client, for requests that manage their own retries (uploads,
-    /// Sigstore). It follows no redirect (these requests carry secrets) and has the transfer
-    /// deadline. Read its answers with [`ResponseText::read`].
+    /// The underlying reqwest client, for requests that build their own attempts (uploads and
+    /// publishes, which stream a file and reconcile after a lost answer); they still retry
+    /// through [`retry`](Self::retry). It follows no redirect (these requests carry secrets)
+    /// and has the transfer deadline. Read its answers with [`ResponseText::read`].
     pub fn inner(&self) -> &reqwest::Client {
         self.announce_for(None);
         &self.secret
@@ -302,6 +273,18 @@ impl HttpClient {
     /// The retry policy requests through this client follow.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// Runs `step` under this client's retry policy: [`RetryPolicy::run`], the one retry loop
+    /// every caller uses (a caller with its own policy, such as an upload's, calls
+    /// [`RetryPolicy::run`] on it).
+    pub async fn retry<T, E, F, Fut>(&self, what: &str, step: F) -> Result<T, E>
+    where
+        E: RetryError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Attempt<T, E>>,
+    {
+        self.retry.run(what, step).await
     }
 
     /// What about the network setup applies to a request to `url` carrying a secret: the proxy
@@ -364,7 +347,9 @@ impl HttpClient {
     /// follow same-origin redirects only. Every attempt has the overall request deadline.
     ///
     /// Returns the last response whatever its status (a 4xx, or a 5xx that outlived every
-    /// retry) so the caller can explain it; errors only when no response arrived at all.
+    /// retry) so the caller can explain it; errors when no response arrived at all, and
+    /// ([`HttpError::ServerBusy`]) when a retryable answer asked to wait longer than the
+    /// policy's [`max_delay`](RetryPolicy::max_delay).
     pub async fn send<F>(&self, what: &str, url: &Url, build: F) -> Result<Response, HttpError>
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
@@ -374,17 +359,20 @@ impl HttpClient {
     }
 
     /// Sends once, without retries: for requests that must not be repeated as they are (a
-    /// token mint consumes its ID token). Same `https` check and return contract as
-    /// [`send`](Self::send).
+    /// token mint consumes its ID token; [`crate::obtain`] retries with a fresh one). Same
+    /// `https` check and return contract as [`send`](Self::send): a retryable answer that asks
+    /// to wait longer than the policy's [`max_delay`](RetryPolicy::max_delay) is
+    /// [`HttpError::ServerBusy`], so the caller's retry stops too.
     pub async fn send_once<F>(&self, what: &str, url: &Url, build: F) -> Result<Response, HttpError>
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
     {
         Self::check_url(url)?;
-        retry_loop(&RetryPolicy::none(), what, url, || {
-            self.execute(url, &build)
-        })
-        .await
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..self.retry.clone()
+        };
+        self.send_with(&once, what, url, &build).await
     }
 
     /// POSTs a JSON `body` once (a token exchange: the ID token in it, or in `bearer`, may be
@@ -425,7 +413,31 @@ impl HttpClient {
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
     {
-        retry_loop(&self.retry, what, url, || self.execute(url, &build)).await
+        self.send_with(&self.retry, what, url, &build).await
+    }
+
+    /// Sends under `policy`: each attempt's answer or transport error classified as an
+    /// [`Attempt`] for [`RetryPolicy::run`].
+    async fn send_with<F>(
+        &self,
+        policy: &RetryPolicy,
+        what: &str,
+        url: &Url,
+        build: &F,
+    ) -> Result<Response, HttpError>
+    where
+        F: Fn(&reqwest::Client) -> RequestBuilder,
+    {
+        let outcome = policy
+            .run(what, |attempt| {
+                let sent = self.execute(url, build);
+                async move { classify_sent(what, url, attempt, sent.await) }
+            })
+            .await;
+        match outcome {
+            Ok(response) | Err(SendFailure::Answer(response, _)) => Ok(response),
+            Err(SendFailure::Failed { error, .. }) => Err(error),
+        }
     }
 
     /// Builds one attempt, picks the client by whether it carries a secret, sets the deadline.
@@ -485,69 +497,97 @@ pub fn host_of(url: &Url) -> String {
     }
 }
 
-async fn retry_loop<S, SF>(
-    policy: &RetryPolicy,
+/// Why an attempt of [`HttpClient::send`] did not simply succeed: an answer with a retryable
+/// status (returned to the caller as the answer once retries end), or an error.
+enum SendFailure {
+    /// A retryable status, and what the request was for.
+    Answer(Response, String),
+    /// No usable answer; `line` is what the retry log says about it.
+    Failed { error: HttpError, line: String },
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Answer(response, _) => write!(
+                f,
+                "{} answered {}",
+                redact_url(response.url()),
+                response.status()
+            ),
+            Self::Failed { line, .. } => f.write_str(line),
+        }
+    }
+}
+
+impl RetryError for SendFailure {
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+        match self {
+            Self::Answer(response, what) => {
+                let error = HttpError::ServerBusy {
+                    what,
+                    url: redact_url(response.url()),
+                    status: response.status().as_u16(),
+                    wait,
+                };
+                Self::Failed {
+                    line: error.to_string(),
+                    error,
+                }
+            }
+            failed @ Self::Failed { .. } => failed,
+        }
+    }
+}
+
+/// Classifies one attempt of [`HttpClient::send`]: a non-retryable answer is done (the caller
+/// explains it), a retryable one is retried; a transport error is retried when
+/// [`RetryPolicy::is_retryable_error`] says so and the server's certificate is not simply
+/// untrusted.
+fn classify_sent(
     what: &str,
     url: &Url,
-    mut send: S,
-) -> Result<Response, HttpError>
-where
-    S: FnMut() -> SF,
-    SF: Future<Output = Result<Response, reqwest::Error>>,
-{
-    let max_attempts = policy.max_attempts.max(1);
-    let mut attempt = 1;
-    loop {
-        let outcome = send().await;
-        let last = attempt >= max_attempts;
-        match outcome {
-            Ok(response) => {
-                let status = response.status();
-                if last || !RetryPolicy::is_retryable_status(status) {
-                    return Ok(response);
+    attempt: u32,
+    sent: Result<Response, reqwest::Error>,
+) -> Attempt<Response, SendFailure> {
+    match sent {
+        Ok(response) => {
+            if RetryPolicy::is_retryable_status(response.status()) {
+                let retry_after = retry_after(&response);
+                Attempt::Retry {
+                    error: SendFailure::Answer(response, what.to_owned()),
+                    retry_after,
                 }
-                let hint = retry_after(&response);
-                if hint.is_some_and(|wait| wait > policy.max_delay) {
-                    // The server asks for a longer pause than we are willing to sit through.
-                    return Ok(response);
-                }
-                let wait = policy.delay(attempt, hint);
-                tracing::warn!(
-                    "{what}: {url} answered {status}; retrying in {:.1}s (attempt {}/{max_attempts})",
-                    wait.as_secs_f64(),
-                    attempt + 1,
-                    url = redact_url(url),
-                );
-                tokio::time::sleep(wait).await;
-            }
-            Err(err) => {
-                let retryable = RetryPolicy::is_retryable_error(&err);
-                let reason = error_chain(&err.without_url());
-                // A certificate nobody here trusts will not become trusted on a retry.
-                let untrusted = is_untrusted_certificate(&reason);
-                if last || untrusted || !retryable {
-                    return Err(HttpError::Transport {
-                        what: what.to_owned(),
-                        url: redact_url(url),
-                        attempts: attempt,
-                        reason: if untrusted {
-                            format!("{reason}; {UNTRUSTED_CERTIFICATE_HINT}")
-                        } else {
-                            reason
-                        },
-                    });
-                }
-                let wait = policy.delay(attempt, None);
-                tracing::warn!(
-                    "{what}: request to {url} failed ({reason}); retrying in {:.1}s (attempt {}/{max_attempts})",
-                    wait.as_secs_f64(),
-                    attempt + 1,
-                    url = redact_url(url),
-                );
-                tokio::time::sleep(wait).await;
+            } else {
+                Attempt::Done(response)
             }
         }
-        attempt += 1;
+        Err(err) => {
+            let retryable = RetryPolicy::is_retryable_error(&err);
+            let reason = error_chain(&err.without_url());
+            // A certificate nobody here trusts will not become trusted on a retry.
+            let untrusted = is_untrusted_certificate(&reason);
+            let line = format!("request to {} failed ({reason})", redact_url(url));
+            let error = HttpError::Transport {
+                what: what.to_owned(),
+                url: redact_url(url),
+                attempts: attempt,
+                reason: if untrusted {
+                    format!("{reason}; {UNTRUSTED_CERTIFICATE_HINT}")
+                } else {
+                    reason
+                },
+            };
+            let failure = SendFailure::Failed { error, line };
+            if retryable && !untrusted {
+                Attempt::Retry {
+                    error: failure,
+                    retry_after: None,
+                }
+            } else {
+                Attempt::Fail(failure)
+            }
+        }
     }
 }
 
@@ -1050,18 +1090,71 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
+    async fn a_retry_after_longer_than_the_cap_is_not_waited_for_and_is_named() {
         let (server, calls) = serve(vec![
             ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+            ResponseTemplate::new(200),
+        ])
+        .await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let started = std::time::Instant::now();
+        let err = fast_client()
+            .send("PyPI token revocation", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(matches!(err, HttpError::ServerBusy { .. }), "{err:?}");
+        assert!(!err.is_transport());
+        let text = err.to_string().replace(&server.uri(), "[server]");
+        insta::assert_snapshot!(text, @"PyPI token revocation: [server]/x answered 429 Too Many Requests; the server asked to wait 3600 s before another attempt, longer than trustpub waits between attempts (2 s): not retried, run the job again later");
+    }
+
+    /// A request sent once (a token exchange) is not retried here, but a long `Retry-After`
+    /// still comes back as the error that says how long, so the caller's own retry stops too.
+    #[tokio::test]
+    async fn send_once_names_a_long_retry_after_too() {
+        let (server, calls) = serve(vec![
+            ResponseTemplate::new(503).insert_header("Retry-After", "120"),
+        ])
+        .await;
+        let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+        let err = fast_client()
+            .send_once("mint", &url, |c| c.get(url.clone()))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("answered 503 Service Unavailable; the server asked to wait 120 s"),
+            "{err}"
+        );
+        // A short one is the caller's to handle: the answer comes back, nothing is repeated.
+        let (server, calls_short) = serve(vec![
+            ResponseTemplate::new(503).insert_header("Retry-After", "1"),
         ])
         .await;
         let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
         let response = fast_client()
-            .send("test", &url, |c| c.get(url.clone()))
+            .send_once("mint", &url, |c| c.get(url.clone()))
             .await
             .unwrap();
-        assert_eq!(response.status(), 429);
+        assert_eq!(response.status(), 503);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls_short.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn permanent_server_errors_are_not_retried() {
+        for status in [501, 505] {
+            let (server, calls) = serve(vec![ResponseTemplate::new(status)]).await;
+            let url = Url::parse(&format!("{}/x", server.uri())).unwrap();
+            let response = fast_client()
+                .send("test", &url, |c| c.get(url.clone()))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status);
+            assert_eq!(calls.load(Ordering::SeqCst), 1, "status {status}");
+        }
     }
 
     #[tokio::test]
@@ -1307,26 +1400,6 @@ mod tests {
         assert!(
             err.to_string().contains("contains no PEM certificate"),
             "{err}"
-        );
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        for _ in 0..50 {
-            let first = policy.delay(1, None);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-            let third = policy.delay(3, None);
-            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
-            assert!(policy.delay(9, None) <= Duration::from_secs(1));
-        }
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(5))),
-            Duration::from_secs(1)
         );
     }
 

@@ -12,7 +12,7 @@ mod exit;
 mod flags;
 mod output;
 mod progress;
-mod signing;
+mod shared;
 mod trust;
 
 use std::process::ExitCode;

@@ -44,7 +44,7 @@ impl UploadReporter for UploadProgress {
                 eprintln!(
                     "{:>12} {filename} ({})",
                     "Uploading",
-                    crate::commands::pypi::human_size(size)
+                    crate::shared::human_size(size)
                 );
             }
             return;

@@ -13,7 +13,7 @@ use oidc_core::claims::{Claims, IssuerKind};
 use oidc_core::doctor::checks::ReusableWorkflow;
 use oidc_core::doctor::{
     Attempt, ClaimRequirements, Comparison, ExchangeOutcome, Expectations, FieldCheck, Finding,
-    FormField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
+    FormField, PublisherField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
 };
 use oidc_core::process::BoxFuture;
 use oidc_core::{AmbientToken, Exchange, HttpClient, TokenRequest};
@@ -80,35 +80,35 @@ impl PypiDoctor {
         let reusable = ReusableWorkflow::from_claims(claims);
         let mut checks = vec![
             FieldCheck::compare(
-                "repository",
+                PublisherField::Repository,
                 "repository",
                 github.repository.as_deref(),
                 self.expect.repository.as_deref(),
                 true,
             ),
             FieldCheck::compare(
-                "owner id",
+                PublisherField::OwnerId,
                 "repository_owner_id",
                 github.repository_owner_id.as_deref(),
                 None,
                 false,
             ),
             FieldCheck::compare(
-                "workflow filename",
+                PublisherField::WorkflowFilename,
                 "job_workflow_ref",
                 called_file,
                 self.expect.workflow_filename(),
                 false,
             ),
             FieldCheck::compare(
-                "environment",
+                PublisherField::Environment,
                 "environment",
                 github.environment.as_deref(),
                 self.expect.environment.as_deref(),
                 true,
             ),
             FieldCheck::requirement(
-                "event",
+                PublisherField::Event,
                 "event_name",
                 github.event_name.as_deref(),
                 "anything but pull_request_target",
@@ -117,7 +117,7 @@ impl PypiDoctor {
         ];
         if let Some(reusable) = &reusable {
             checks.push(FieldCheck::requirement(
-                "reusable workflow repository",
+                PublisherField::ReusableWorkflowRepository,
                 "job_workflow_ref",
                 Some(&reusable.called.repository),
                 &format!("{} (same repository)", reusable.caller.repository),
@@ -206,7 +206,7 @@ impl PypiDoctor {
             let value = check.value.as_deref().unwrap_or("(none)");
             let expected = check.expected.as_deref().unwrap_or_default();
             let finding = match check.field {
-                "repository" => Finding::error(
+                PublisherField::Repository => Finding::error(
                     "repository-mismatch",
                     "The token is for another repository",
                     format!("the token's `repository` is `{value}`, the publisher is registered for `{expected}` (compared case-insensitively)"),
@@ -214,7 +214,7 @@ impl PypiDoctor {
                 .with_fix(format!(
                     "Run the workflow in `{expected}`, or add a publisher for `{value}`: a renamed or transferred repository needs a new publisher ({name} also checks the owner id, which changes when a repository moves to another account)"
                 )),
-                "workflow filename" => {
+                PublisherField::WorkflowFilename => {
                     let caller = reusable.and_then(|r| r.caller.filename.as_deref());
                     let fix = if caller == Some(expected) {
                         format!(
@@ -235,7 +235,7 @@ impl PypiDoctor {
                     )
                     .with_fix(fix)
                 }
-                "environment" if check.value.is_none() => Finding::error(
+                PublisherField::Environment if check.value.is_none() => Finding::error(
                     "environment-mismatch",
                     "The job has no environment",
                     format!("the publisher names environment `{expected}`, and a publisher with an environment only matches jobs that run in it"),
@@ -243,7 +243,7 @@ impl PypiDoctor {
                 .with_fix(format!(
                     "Add `environment: {expected}` to the publishing job, or clear the publisher's environment"
                 )),
-                "environment" => Finding::error(
+                PublisherField::Environment => Finding::error(
                     "environment-mismatch",
                     "The job runs in another environment",
                     format!("the job's environment is `{value}`, the publisher names `{expected}` (compared case-insensitively)"),
@@ -251,7 +251,19 @@ impl PypiDoctor {
                 .with_fix(format!(
                     "Set `environment: {expected}` on the publishing job, or change the publisher's environment to `{value}`"
                 )),
-                _ => continue,
+                // Reported by their own findings: the event by the common checks
+                // (`event-pull-request-target`), the reusable workflow's repository by
+                // `reusable-workflow-cross-repository`; the owner id is never compared.
+                PublisherField::Event
+                | PublisherField::ReusableWorkflowRepository
+                | PublisherField::OwnerId => continue,
+                // Not among PyPI's GitHub checks.
+                PublisherField::RepositoryOwner
+                | PublisherField::RepositoryOwnerId
+                | PublisherField::ProjectPath
+                | PublisherField::WorkflowFilepath
+                | PublisherField::Runner
+                | PublisherField::Audience => continue,
             };
             findings.push(finding);
         }
@@ -406,7 +418,7 @@ impl PypiDoctor {
                         errors: errors
                             .iter()
                             .map(|e| RegistryError {
-                                code: Some(e.code.clone()),
+                                code: Some(e.code.as_str().to_owned()),
                                 description: e.description.clone(),
                             })
                             .collect(),

@@ -1,19 +1,18 @@
 //! Explaining a refused mint: each error the index gave, the claims it matched on, and what to
 //! change, for the common causes (environment, renamed workflow, reusable workflow,
 //! `pull_request_target`, TestPyPI's separate publishers, GitHub Enterprise Server).
+//!
+//! The refusal is read into typed values first ([`MintError`], [`MintErrorCode`],
+//! [`MintCause`], [`PublisherMismatch`]); [`hints`] picks its advice from those and from the
+//! token's claims. Warehouse's descriptions are matched as text only where its code does not
+//! tell the causes apart; [the `refusal` module](refusal) lists each such text and why.
+
+pub mod refusal;
 
 use oidc_core::ci::workflow_filename;
 use oidc_core::claims::{Claims, IssuerKind};
-use serde::{Deserialize, Serialize};
 
-/// One `{code, description}` from a 422 `Token request failed` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct MintError {
-    /// `invalid-publisher`, `invalid-token`, …
-    pub code: String,
-    /// Warehouse's description.
-    pub description: String,
-}
+pub use refusal::{MintCause, MintError, MintErrorCode, PublisherMismatch};
 
 /// The claims PyPI's GitHub publisher matches on, in the order gh-action-pypi-publish shows them.
 pub const MATCHED_CLAIMS: [&str; 9] = [
@@ -80,14 +79,10 @@ pub fn render_rejection(
     text
 }
 
-/// What to change, one sentence each, most specific first.
+/// What to change, one sentence each, most specific first: chosen by each error's
+/// [`MintCause`] and the token's claims (`event_name`, the issuer, the reusable workflow).
 pub fn hints(host: &str, errors: &[MintError], claims: &Claims, testpypi: bool) -> Vec<String> {
     let github = &claims.github;
-    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
-    let called_file = github
-        .job_workflow_ref
-        .as_deref()
-        .and_then(workflow_filename);
     let mut hints = Vec::new();
     let mut push = |hint: String| {
         if !hints.contains(&hint) {
@@ -101,91 +96,145 @@ pub fn hints(host: &str, errors: &[MintError], claims: &Claims, testpypi: bool) 
         push(reusable);
     }
     for error in errors {
-        let description = error.description.as_str();
-        match error.code.as_str() {
-            "invalid-payload" if description.contains("unknown trusted publishing issuer") => {
-                if claims.issuer_kind() == IssuerKind::GithubEnterprise {
-                    push(format!(
-                        "the token comes from GitHub Enterprise Server (issuer `{}`); PyPI accepts GitHub tokens only from github.com (`https://token.actions.githubusercontent.com`): publish from a github.com repository or use an API token",
-                        shown(&claims.iss)
-                    ));
-                } else {
-                    push(format!(
-                        "{host} does not know the issuer `{}`: PyPI accepts GitHub.com, GitLab.com, Google Cloud and ActiveState tokens",
-                        shown(&claims.iss)
-                    ));
-                }
-            }
-            "invalid-payload" => push(format!(
+        match error.cause() {
+            MintCause::UnknownIssuer => push(unknown_issuer_hint(host, claims)),
+            MintCause::Payload => push(format!(
                 "{host} could not read the token request: the token may be damaged in transit (a proxy?) or the index speaks another protocol version"
             )),
-            "not-enabled" => push(format!(
+            MintCause::NotEnabled => push(format!(
                 "trusted publishing for this provider is switched off on {host} by its administrators: use an API token until it is back"
             )),
-            "invalid-token" => push(format!(
+            MintCause::InvalidToken => push(format!(
                 "{host} could not verify the token: it may have expired before it was sent, or the runner's clock is off (iat {}, nbf {}, exp {}); trustpub fetches a fresh token for every mint, so re-run the job, and check the runner's time sync",
-                claims.iat.map_or_else(|| "MISSING".into(), |v| v.to_string()),
-                claims.nbf.map_or_else(|| "MISSING".into(), |v| v.to_string()),
-                claims.exp.map_or_else(|| "MISSING".into(), |v| v.to_string()),
+                shown_time(claims.iat),
+                shown_time(claims.nbf),
+                shown_time(claims.exp),
             )),
-            "invalid-pending-publisher" => push(
+            MintCause::PendingProjectExists => push(
                 "a pending publisher matched, but the project already exists: a pending publisher only creates a new project. Add a regular trusted publisher under the project's Settings → Publishing instead"
                     .to_owned(),
             ),
-            "invalid-reuse-token" => push(
+            MintCause::ReusedToken => push(
                 "this ID token was already used to mint a token (each mints once): another step may have used it; re-run the job (trustpub fetches a fresh token for each mint)"
                     .to_owned(),
             ),
-            "invalid-publisher" => {
-                if description.contains("'environment'") {
-                    push(format!(
-                        "the trusted publisher on {host} names an environment, and this job's `environment` claim is {}: set `environment: <name>` on the publishing job exactly as registered (compared case-insensitively), or change the environment in the publisher",
-                        github.environment.as_deref().map_or_else(|| "absent".to_owned(), |e| format!("`{e}`"))
-                    ));
-                } else if description.contains("pull_request_target") {
-                    push("PyPI refuses tokens from `pull_request_target` runs: publish from a tag push, a release or workflow_dispatch".to_owned());
-                } else if description.contains("JWT issuer") {
-                    push(format!(
-                        "the publisher expects another issuer than this token's `{}`: GitHub Enterprise Server tokens do not work with PyPI's GitHub publishers",
-                        shown(&claims.iss)
-                    ));
-                } else if description.contains("job_workflow_ref") || description.contains("job extract workflow filename") {
-                    push(format!(
-                        "the workflow in `job_workflow_ref` ({}) is not the one registered: the publisher's workflow filename must be `{}` and live in `{}`",
-                        shown(&github.job_workflow_ref),
-                        called_file.unwrap_or("(unknown)"),
-                        shown(&github.repository),
-                    ));
-                } else if description.contains("Check failed for required claim") || description.contains("Missing claim") {
-                    push(format!(
-                        "a required claim does not match the publisher: was the repository renamed or transferred? PyPI checks `repository` ({}), `repository_owner` ({}) and `repository_owner_id` ({}); the owner id changes when a repository moves to another account",
-                        shown(&github.repository),
-                        shown(&github.repository_owner),
-                        shown(&github.repository_owner_id),
-                    ));
-                } else {
-                    let environment = match github.environment.as_deref() {
-                        Some(env) => format!(
-                            "and environment `{env}` (a publisher with no environment accepts any; one with an environment must name `{env}`, case-insensitively)"
-                        ),
-                        None => "and no environment (this job has none, so a publisher that names an environment never matches: add `environment: <name>` to the job, or clear the publisher's environment)".to_owned(),
-                    };
-                    push(format!(
-                        "no trusted publisher on {host} matches owner `{}`, repository `{}` (owner id {}), workflow file `{}` {environment}. Compare each with the publisher's fields: a renamed or moved workflow file, a renamed repository or a typo are the usual causes",
-                        shown(&github.repository_owner),
-                        github.repository.as_deref().and_then(|r| r.split_once('/')).map_or("(none)", |(_, name)| name),
-                        shown(&github.repository_owner_id),
-                        called_file.unwrap_or("(unknown)"),
-                    ));
-                }
+            MintCause::NoPublisher(mismatch) => {
+                push(no_publisher_hint(host, &mismatch, claims));
                 if testpypi {
                     push("TestPyPI is a separate index with separate accounts: the project on test.pypi.org needs its own trusted publisher".to_owned());
                 }
             }
-            _ => {}
+            MintCause::Unknown { code } => push(format!(
+                "`{}` is not an error code trustpub knows (Warehouse's are {}): {host} may run another version or another server; its description above is all there is to go on",
+                oidc_core::http::escape_remote(&code, 100),
+                MintErrorCode::KNOWN
+                    .iter()
+                    .map(MintErrorCode::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
         }
     }
     hints
+}
+
+fn shown(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "(none)".to_owned())
+}
+
+fn shown_time(value: Option<i64>) -> String {
+    value.map_or_else(|| "MISSING".into(), |v| v.to_string())
+}
+
+/// `invalid-payload` `unknown trusted publishing issuer`: a GitHub Enterprise Server token, or
+/// an issuer PyPI does not know at all.
+fn unknown_issuer_hint(host: &str, claims: &Claims) -> String {
+    if claims.issuer_kind() == IssuerKind::GithubEnterprise {
+        format!(
+            "the token comes from GitHub Enterprise Server (issuer `{}`); PyPI accepts GitHub tokens only from github.com (`https://token.actions.githubusercontent.com`): publish from a github.com repository or use an API token",
+            shown(&claims.iss)
+        )
+    } else {
+        format!(
+            "{host} does not know the issuer `{}`: PyPI accepts GitHub.com, GitLab.com, Google Cloud and ActiveState tokens",
+            shown(&claims.iss)
+        )
+    }
+}
+
+/// `invalid-publisher`: the advice for each reason Warehouse gives.
+fn no_publisher_hint(host: &str, mismatch: &PublisherMismatch, claims: &Claims) -> String {
+    let github = &claims.github;
+    let called_file = github
+        .job_workflow_ref
+        .as_deref()
+        .and_then(workflow_filename);
+    let workflow = || {
+        format!(
+            "the workflow in `job_workflow_ref` ({}) is not the one registered: the publisher's workflow filename must be `{}` and live in `{}`",
+            shown(&github.job_workflow_ref),
+            called_file.unwrap_or("(unknown)"),
+            shown(&github.repository),
+        )
+    };
+    match mismatch {
+        PublisherMismatch::MissingClaim(claim)
+        | PublisherMismatch::RequiredClaimFailed(claim)
+        | PublisherMismatch::OptionalClaimFailed(claim)
+            if claim == "environment" =>
+        {
+            format!(
+            "the trusted publisher on {host} names an environment, and this job's `environment` claim is {}: set `environment: <name>` on the publishing job exactly as registered (compared case-insensitively), or change the environment in the publisher",
+            github
+                .environment
+                .as_deref()
+                .map_or_else(|| "absent".to_owned(), |e| format!("`{e}`"))
+            )
+        }
+        PublisherMismatch::MissingClaim(claim) | PublisherMismatch::RequiredClaimFailed(claim)
+            if claim == "job_workflow_ref" =>
+        {
+            workflow()
+        }
+        PublisherMismatch::PullRequestTarget => "PyPI refuses tokens from `pull_request_target` runs: publish from a tag push, a release or workflow_dispatch".to_owned(),
+        PublisherMismatch::IssuerMismatch => format!(
+            "the publisher expects another issuer than this token's `{}`: GitHub Enterprise Server tokens do not work with PyPI's GitHub publishers",
+            shown(&claims.iss)
+        ),
+        PublisherMismatch::WorkflowRef => workflow(),
+        PublisherMismatch::MissingClaim(claim) if claims.get_text(claim).is_none() => format!(
+            "the token has no `{}` claim, which PyPI requires of a GitHub Actions token: the token does not come from a GitHub Actions job, or its claims were customised",
+            oidc_core::http::escape_remote(claim, 100)
+        ),
+        PublisherMismatch::MissingClaim(_) | PublisherMismatch::RequiredClaimFailed(_) => format!(
+            "a required claim does not match the publisher: was the repository renamed or transferred? PyPI checks `repository` ({}), `repository_owner` ({}) and `repository_owner_id` ({}); the owner id changes when a repository moves to another account",
+            shown(&github.repository),
+            shown(&github.repository_owner),
+            shown(&github.repository_owner_id),
+        ),
+        PublisherMismatch::OptionalClaimFailed(_)
+        | PublisherMismatch::RefAndShaEmpty
+        | PublisherMismatch::NotFound
+        | PublisherMismatch::Unrecognized => {
+            let environment = match github.environment.as_deref() {
+                Some(env) => format!(
+                    "and environment `{env}` (a publisher with no environment accepts any; one with an environment must name `{env}`, case-insensitively)"
+                ),
+                None => "and no environment (this job has none, so a publisher that names an environment never matches: add `environment: <name>` to the job, or clear the publisher's environment)".to_owned(),
+            };
+            format!(
+                "no trusted publisher on {host} matches owner `{}`, repository `{}` (owner id {}), workflow file `{}` {environment}. Compare each with the publisher's fields: a renamed or moved workflow file, a renamed repository or a typo are the usual causes",
+                shown(&github.repository_owner),
+                github
+                    .repository
+                    .as_deref()
+                    .and_then(|r| r.split_once('/'))
+                    .map_or("(none)", |(_, name)| name),
+                shown(&github.repository_owner_id),
+                called_file.unwrap_or("(unknown)"),
+            )
+        }
+    }
 }
 
 /// gh-action-pypi-publish's warning before minting from a reusable workflow (its
@@ -232,3 +281,6 @@ pub fn reusable_workflow(claims: &Claims) -> Option<String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use oidc_core::claims::{Claims, IssuerKind};
 use oidc_core::doctor::checks::ReusableWorkflow;
 use oidc_core::doctor::{
     Attempt, ClaimRequirements, Comparison, ExchangeOutcome, Expectations, FieldCheck, Finding,
-    FormField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
+    FormField, PublisherField, PublisherForm, RegistryDoctor, RegistryError, Verdict,
 };
 use oidc_core::process::BoxFuture;
 use oidc_core::{AmbientToken, Exchange, TokenRequest};
@@ -253,7 +253,9 @@ fn mismatches(kind: RegistryKind, checks: &[FieldCheck]) -> Vec<Finding> {
         let value = check.value.as_deref().unwrap_or("(none)");
         let expected = check.expected.as_deref().unwrap_or_default();
         let finding = match check.field {
-            "repository" | "repository owner" | "project path" => Finding::error(
+            PublisherField::Repository
+            | PublisherField::RepositoryOwner
+            | PublisherField::ProjectPath => Finding::error(
                 "repository-mismatch",
                 "The token is for another repository",
                 format!(
@@ -264,7 +266,7 @@ fn mismatches(kind: RegistryKind, checks: &[FieldCheck]) -> Vec<Finding> {
             .with_fix(format!(
                 "Set the trusted publisher's repository to `{value}`, or publish from `{expected}`"
             )),
-            "workflow filename" | "workflow filepath" => Finding::error(
+            PublisherField::WorkflowFilename | PublisherField::WorkflowFilepath => Finding::error(
                 "workflow-mismatch",
                 "The workflow is not the registered one",
                 format!(
@@ -275,7 +277,7 @@ fn mismatches(kind: RegistryKind, checks: &[FieldCheck]) -> Vec<Finding> {
             .with_fix(format!(
                 "Set the trusted publisher's workflow to `{value}`, or run the publish from `{expected}`"
             )),
-            "environment" => Finding::error(
+            PublisherField::Environment => Finding::error(
                 "environment-mismatch",
                 "The job's environment is not the registered one",
                 format!("the job's environment is `{value}`, the trusted publisher names `{expected}`"),
@@ -283,14 +285,18 @@ fn mismatches(kind: RegistryKind, checks: &[FieldCheck]) -> Vec<Finding> {
             .with_fix(format!(
                 "Set `environment: {expected}` on the publishing job, or change the trusted publisher's environment"
             )),
-            "event" => Finding::error(
+            PublisherField::Event => Finding::error(
                 "event-refused",
                 format!("{display} refuses tokens of this event"),
                 format!("`event_name` is `{value}`; {display} refuses `pull_request_target` and `workflow_run` runs"),
             )
             .with_fix("Publish from a tag push, a published release or workflow_dispatch"),
-            // The audience is one of the common checks' findings.
-            _ => continue,
+            // The audience is one of the common checks' findings; the owner id is never compared.
+            PublisherField::Audience | PublisherField::RepositoryOwnerId => continue,
+            // Not among the broker registries' checks.
+            PublisherField::OwnerId
+            | PublisherField::ReusableWorkflowRepository
+            | PublisherField::Runner => continue,
         };
         findings.push(finding);
     }

@@ -1,6 +1,6 @@
 //! Why an exchange or a revocation failed, for every registry.
 
-use oidc_core::{Claims, HttpError};
+use oidc_core::{Claims, HttpError, RetryPolicy};
 
 use crate::explain;
 use crate::registry::RegistryKind;
@@ -70,10 +70,12 @@ pub enum BrokerError {
 }
 
 impl BrokerError {
-    /// Whether another attempt with a fresh ID token may succeed: a lost connection, a 429 or
-    /// a 5xx. A 4xx refusal never changes with another token.
+    /// Whether another attempt with a fresh ID token may succeed: a lost connection, or a
+    /// status oidc-core's retry rule retries ([`RetryPolicy::is_retryable_code`]: 408, 429, 5xx
+    /// but 501/505). A 4xx refusal never changes with another token, and neither does an
+    /// answer that asked to wait longer than trustpub waits ([`HttpError::ServerBusy`]).
     pub fn is_transient(&self) -> bool {
-        let retryable = |status: u16| status == 429 || status == 408 || status >= 500;
+        let retryable = RetryPolicy::is_retryable_code;
         match self {
             BrokerError::Http(HttpError::Transport { .. }) => true,
             BrokerError::Unexpected { status, .. } => retryable(*status),

@@ -12,7 +12,8 @@ use oidc_core::ci::workflow_filename;
 use oidc_core::claims::{Claims, IssuerKind};
 use oidc_core::doctor::checks::ReusableWorkflow;
 use oidc_core::doctor::{
-    ClaimRequirements, Expectations, FieldCheck, Mode, Severity, check_claims, unix_now,
+    ClaimRequirements, Expectations, FieldCheck, Mode, PublisherField, Severity, check_claims,
+    unix_now,
 };
 
 use crate::error::Refusal;
@@ -41,7 +42,7 @@ pub fn field_checks(
     if is_gitlab {
         let gitlab = &claims.gitlab;
         checks.push(FieldCheck::compare(
-            "project path",
+            PublisherField::ProjectPath,
             "project_path",
             gitlab.project_path.as_deref(),
             expect.repository.as_deref(),
@@ -53,7 +54,7 @@ pub fn field_checks(
                 .as_deref()
                 .and_then(gitlab_config_path);
             checks.push(FieldCheck::compare(
-                "workflow filepath",
+                PublisherField::WorkflowFilepath,
                 "ci_config_ref_uri",
                 path,
                 expect.workflow.as_deref(),
@@ -61,7 +62,7 @@ pub fn field_checks(
             ));
         }
         checks.push(FieldCheck::compare(
-            "environment",
+            PublisherField::Environment,
             "environment",
             gitlab.environment.as_deref(),
             expect.environment.as_deref(),
@@ -70,7 +71,7 @@ pub fn field_checks(
     } else {
         if registry == RegistryKind::Nuget {
             checks.push(FieldCheck::compare(
-                "repository owner",
+                PublisherField::RepositoryOwner,
                 "repository_owner",
                 github.repository_owner.as_deref(),
                 expect
@@ -82,28 +83,28 @@ pub fn field_checks(
             ));
         }
         checks.push(FieldCheck::compare(
-            "repository",
+            PublisherField::Repository,
             "repository",
             github.repository.as_deref(),
             expect.repository.as_deref(),
             registry != RegistryKind::Rubygems,
         ));
         checks.push(FieldCheck::compare(
-            "repository owner id",
+            PublisherField::RepositoryOwnerId,
             "repository_owner_id",
             github.repository_owner_id.as_deref(),
             None,
             false,
         ));
         checks.push(FieldCheck::compare(
-            "workflow filename",
+            PublisherField::WorkflowFilename,
             claim,
             workflow_ref.and_then(workflow_filename),
             expect.workflow_filename(),
             case_insensitive,
         ));
         checks.push(FieldCheck::compare(
-            "environment",
+            PublisherField::Environment,
             "environment",
             github.environment.as_deref(),
             expect.environment.as_deref(),
@@ -112,7 +113,7 @@ pub fn field_checks(
         if registry == RegistryKind::CratesIo {
             let event = github.event_name.as_deref();
             checks.push(FieldCheck::requirement(
-                "event",
+                PublisherField::Event,
                 "event_name",
                 event,
                 "not pull_request_target or workflow_run",
@@ -122,7 +123,7 @@ pub fn field_checks(
     }
     let aud = claims.aud.as_ref().map(|a| a.display());
     checks.push(FieldCheck::requirement(
-        "audience",
+        PublisherField::Audience,
         "aud",
         aud.as_deref(),
         audience,

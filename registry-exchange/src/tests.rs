@@ -537,6 +537,61 @@ async fn the_driver_retries_a_5xx_with_a_fresh_id_token() {
     assert_ne!(seen[0], seen[1], "each attempt used a new ID token");
 }
 
+/// Runs the driver against a registry answering every exchange with `response`; returns the
+/// error and how many exchanges it saw.
+async fn obtain_against(kind: RegistryKind, response: ResponseTemplate) -> (String, bool, usize) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let exchange = broker(&server, kind);
+    let detector = Detector::with_providers(
+        Arc::new(MapEnv::new()),
+        vec![Box::new(FreshTokens {
+            audience: exchange.audience().to_owned(),
+        })],
+    );
+    let err = oidc_core::obtain(&detector, &exchange, &EventPolicy, &NoMask)
+        .await
+        .unwrap_err();
+    let transient = match &err {
+        oidc_core::ObtainError::Exchange(err) => err.is_transient(),
+        _ => false,
+    };
+    let requests = server.received_requests().await.unwrap_or_default().len();
+    (err.to_string(), transient, requests)
+}
+
+/// Every registry's exchange follows the shared retry rule: a refusal is exchanged once; a
+/// retryable answer that asks to wait longer than trustpub waits ends the retries at once,
+/// and the error says how long the registry asked.
+#[tokio::test]
+async fn refusals_and_long_retry_afters_are_not_retried() {
+    for kind in RegistryKind::ALL {
+        for status in [400, 401, 403] {
+            let (_, transient, requests) = obtain_against(
+                kind,
+                ResponseTemplate::new(status).set_body_json(serde_json::json!({"message": "no"})),
+            )
+            .await;
+            assert!(!transient, "{kind} {status}");
+            assert_eq!(requests, 1, "{kind} {status}");
+        }
+        let (text, transient, requests) = obtain_against(
+            kind,
+            ResponseTemplate::new(503).insert_header("Retry-After", "600"),
+        )
+        .await;
+        assert!(!transient, "{kind}");
+        assert_eq!(requests, 1, "{kind}");
+        assert!(
+            text.contains("answered 503 Service Unavailable; the server asked to wait 600 s"),
+            "{kind}: {text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_doctor_compares_fills_the_form_and_revokes_at_once() {
     let server = MockServer::start().await;
@@ -570,7 +625,7 @@ async fn the_doctor_compares_fills_the_form_and_revokes_at_once() {
     let workflow = comparison
         .checks
         .iter()
-        .find(|c| c.field == "workflow filename")
+        .find(|c| c.field == oidc_core::doctor::PublisherField::WorkflowFilename)
         .unwrap();
     // crates.io matches the caller: registering the reusable workflow is the mistake.
     assert_eq!(workflow.claim, "workflow_ref");

@@ -185,7 +185,7 @@ fn environment_runner_and_visibility() {
     let runner = comparison
         .checks
         .iter()
-        .find(|c| c.field == "runner")
+        .find(|c| c.field == PublisherField::Runner)
         .unwrap();
     assert_eq!(runner.verdict, Verdict::Mismatch);
     let none = doctor.compare_claims(&claims_with(json!({"environment": null})));

@@ -12,7 +12,8 @@ use oidc_core::claims::IssuerKind;
 use oidc_core::http::ResponseText;
 use oidc_core::process::BoxFuture;
 use oidc_core::{
-    AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, Secret, TokenRequest,
+    AmbientToken, Claims, Credential, Exchange, HttpClient, HttpError, RetryPolicy, Secret,
+    TokenRequest,
 };
 use serde::Deserialize;
 
@@ -197,7 +198,7 @@ impl Exchange for NpmExchange {
         match error {
             NpmExchangeError::Http(HttpError::Transport { .. }) => true,
             NpmExchangeError::Unexpected { status, .. }
-            | NpmExchangeError::Rejected { status, .. } => *status == 429 || *status >= 500,
+            | NpmExchangeError::Rejected { status, .. } => RetryPolicy::is_retryable_code(*status),
             _ => false,
         }
     }

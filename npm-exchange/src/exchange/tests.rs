@@ -173,3 +173,25 @@ async fn html_and_missing_token_are_unexpected() {
         "{err}"
     );
 }
+
+/// The exchange is sent once (its ID token may be used once; `obtain` retries with a fresh
+/// one): a 503 is transient, a 501 is not, and a 503 that asks to wait longer than trustpub
+/// waits ends the retries with an error saying how long.
+#[tokio::test]
+async fn retryable_answers_follow_the_shared_retry_rule() {
+    let err = refused(ResponseTemplate::new(503), claims()).await;
+    assert!(NpmExchange::is_transient(&err), "{err}");
+    let err = refused(ResponseTemplate::new(501), claims()).await;
+    assert!(!NpmExchange::is_transient(&err), "{err}");
+    let err = refused(
+        ResponseTemplate::new(503).insert_header("Retry-After", "3600"),
+        claims(),
+    )
+    .await;
+    assert!(!NpmExchange::is_transient(&err), "{err}");
+    assert!(
+        err.to_string()
+            .contains("answered 503 Service Unavailable; the server asked to wait 3600 s"),
+        "{err}"
+    );
+}

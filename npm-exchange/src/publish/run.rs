@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::StreamExt as _;
 use oidc_core::ci::{EventPolicy, EventRefused, MaskSink, RunEvent};
 use oidc_core::sigstore::{
-    ArtifactDigest, ExpectedIdentity, KeylessSigner, SIGSTORE_AUDIENCE, SIGSTORE_TOKEN_VARIABLE,
-    SigningJob, SigstoreConfig, SigstoreError, TrustRoot, verify_bundle,
+    AmbientSignerError, ArtifactDigest, ExpectedIdentity, KeylessSigner, SigningJob,
+    SigstoreConfig, SigstoreError, TrustRoot, verify_bundle,
 };
 use oidc_core::{
     Claims, Detector, Environment, HttpClient, IdentityError, ObtainError, RetryPolicy, Secret,
-    TokenRequest, obtain,
+    obtain,
 };
 
 use super::report::{
@@ -262,6 +262,7 @@ pub struct PublishRun<'a> {
     stop: AtomicBool,
     stopped: Mutex<Option<IdentityError>>,
     notices: Mutex<HashSet<String>>,
+    renewal_mask: Option<Arc<dyn MaskSink>>,
 }
 
 impl<'a> PublishRun<'a> {
@@ -274,20 +275,31 @@ impl<'a> PublishRun<'a> {
         settings: PublishSettings,
     ) -> Self {
         Self {
+            retry: http.retry_policy().clone(),
             http,
             detector,
             env,
             settings,
-            retry: RetryPolicy::default(),
             signer: tokio::sync::OnceCell::new(),
             trust: None,
             stop: AtomicBool::new(false),
             stopped: Mutex::new(None),
             notices: Mutex::new(HashSet::new()),
+            renewal_mask: None,
         }
     }
 
-    /// Uses this retry policy for PUTs.
+    /// Masks the `sigstore` ID tokens fetched to renew the signing certificate in a long run
+    /// (the first one is masked by the observer). They are [`oidc_core::IdToken`]s and never
+    /// printed; the mask adds the runner's own masking.
+    #[must_use]
+    pub fn with_renewal_mask(mut self, mask: Arc<dyn MaskSink>) -> Self {
+        self.renewal_mask = Some(mask);
+        self
+    }
+
+    /// Uses this retry policy for PUTs (default: the HTTP client's); the PUTs retry through
+    /// oidc-core's one retry helper whatever the policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -788,27 +800,33 @@ impl<'a> PublishRun<'a> {
                 reason: "provenance to sign without a Sigstore configuration".into(),
             }));
         };
-        let signer =
-            self.signer
-                .get_or_try_init(|| async {
-                    let trust = TrustRoot::for_config(config)?;
-                    let request = TokenRequest::new(SIGSTORE_AUDIENCE)
-                        .with_token_variable(SIGSTORE_TOKEN_VARIABLE);
-                    let ambient = self.detector.detect(&request).await.map_err(|err| {
-                        SigstoreError::Token {
-                            reason: err.to_string(),
-                        }
-                    })?;
-                    observer.mask(ambient.token.expose());
-                    let signer = KeylessSigner::new(config, trust, &ambient.token, &self.http)?;
-                    if let Some(san) = &signer.expected_identity().san {
-                        self.notice_once(observer, RunNotice::SigningAs(san.clone()));
-                    }
-                    Ok::<_, SigstoreError>(Arc::new(signer))
-                })
+        let signer = self
+            .signer
+            .get_or_try_init(|| async {
+                // One signing session for the run, renewed with a fresh ambient token when
+                // its certificate runs out.
+                let signer = KeylessSigner::ambient(
+                    self.detector,
+                    &self.http,
+                    config,
+                    observer as &dyn MaskSink,
+                    self.renewal_mask.clone(),
+                )
                 .await
-                .map_err(failure)?
-                .clone();
+                .map_err(|err| match err {
+                    AmbientSignerError::Sigstore(err) => err,
+                    AmbientSignerError::Identity(err) => SigstoreError::Token {
+                        reason: err.to_string(),
+                    },
+                })?;
+                if let Some(san) = &signer.expected_identity().san {
+                    self.notice_once(observer, RunNotice::SigningAs(san.clone()));
+                }
+                Ok::<_, SigstoreError>(Arc::new(signer))
+            })
+            .await
+            .map_err(failure)?
+            .clone();
         let signed = signer
             .sign(&SigningJob {
                 subject: label.to_owned(),

@@ -220,3 +220,81 @@ async fn errors_are_explained() {
         assert!(err.to_string().contains(hint), "{err}");
     }
 }
+
+/// A refusal (400, 401, 403 that is not "previously published") is sent once.
+#[tokio::test]
+async fn refusals_are_not_retried() {
+    for status in [400, 401, 403] {
+        let server = MockServer::start().await;
+        let bodies = put(
+            &server,
+            "tiny-pkg",
+            vec![
+                ResponseTemplate::new(status).set_body_json(serde_json::json!({"error": "no"})),
+                ResponseTemplate::new(201),
+            ],
+        )
+        .await;
+        let f = fixture(&server, "tiny-pkg");
+        let err = f
+            .publisher
+            .publish(&f.document, &f.tarball.integrity(), &token())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PublishError::Rejected { status: s, .. } if s == status),
+            "{err:?}"
+        );
+        assert_eq!(bodies.lock().unwrap().len(), 1, "status {status}");
+    }
+}
+
+/// A `Retry-After` longer than the policy's longest wait (50 ms here): no sleep, one PUT, and
+/// the error says how long the registry asked. A short one is waited for, then retried.
+#[tokio::test]
+async fn a_long_retry_after_ends_the_retries_and_says_how_long() {
+    let server = MockServer::start().await;
+    let bodies = put(
+        &server,
+        "tiny-pkg",
+        vec![
+            ResponseTemplate::new(503)
+                .insert_header("Retry-After", "600")
+                .set_body_json(serde_json::json!({"error": "maintenance"})),
+            ResponseTemplate::new(201),
+        ],
+    )
+    .await;
+    let f = fixture(&server, "tiny-pkg");
+    let started = std::time::Instant::now();
+    let err = f
+        .publisher
+        .publish(&f.document, &f.tarball.integrity(), &token())
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+    let text = err
+        .to_string()
+        .replace(&server.address().to_string(), "[host]");
+    insta::assert_snapshot!(text, @"publishing tiny-pkg@1.0.0 failed: [host] answered 503: maintenance; the server asked to wait 600 s before another attempt, longer than trustpub waits between attempts (0.05 s): not retried, run the job again later");
+
+    let server = MockServer::start().await;
+    let bodies = put(
+        &server,
+        "tiny-pkg",
+        vec![
+            ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+            ResponseTemplate::new(201),
+        ],
+    )
+    .await;
+    let f = fixture(&server, "tiny-pkg");
+    let status = f
+        .publisher
+        .publish(&f.document, &f.tarball.integrity(), &token())
+        .await
+        .unwrap();
+    assert_eq!(status, PublishStatus::Published);
+    assert_eq!(bodies.lock().unwrap().len(), 2);
+}

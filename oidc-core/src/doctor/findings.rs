@@ -133,19 +133,143 @@ pub enum Verdict {
     Unchecked,
 }
 
+/// A field a registry's trusted publisher matches on, as the doctor names it.
+///
+/// Registries differ in which fields they match and how ([`FieldCheck::rule`]); the field
+/// itself is one of these. [`label`](Self::label) is the text the doctor prints and
+/// serializes (`"field": "workflow filename"` in `--json`), so a check is matched on the
+/// variant, never on its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PublisherField {
+    /// `owner/name` (GitHub `repository`).
+    Repository,
+    /// The repository's owner (GitHub `repository_owner`; NuGet's policy names it).
+    RepositoryOwner,
+    /// The owner's numeric id (GitHub `repository_owner_id`), as the broker registries show it.
+    RepositoryOwnerId,
+    /// The owner's numeric id (GitHub `repository_owner_id`), as PyPI's doctor shows it
+    /// (`owner id`: PyPI's form has no field for it, it is looked up from the owner).
+    OwnerId,
+    /// A GitLab project's `namespace/project` (`project_path`).
+    ProjectPath,
+    /// The workflow's file name (from `workflow_ref` or `job_workflow_ref`).
+    WorkflowFilename,
+    /// The CI file's path in the repository (GitLab `ci_config_ref_uri`).
+    WorkflowFilepath,
+    /// The repository a reusable workflow lives in (PyPI: it must be the caller's).
+    ReusableWorkflowRepository,
+    /// The deployment environment of the job.
+    Environment,
+    /// The event that started the run (`event_name`).
+    Event,
+    /// Where the job runs (`runner_environment`).
+    Runner,
+    /// The token's audience (`aud`).
+    Audience,
+}
+
+impl PublisherField {
+    /// Every field, in declaration order.
+    pub const ALL: [Self; 12] = [
+        Self::Repository,
+        Self::RepositoryOwner,
+        Self::RepositoryOwnerId,
+        Self::OwnerId,
+        Self::ProjectPath,
+        Self::WorkflowFilename,
+        Self::WorkflowFilepath,
+        Self::ReusableWorkflowRepository,
+        Self::Environment,
+        Self::Event,
+        Self::Runner,
+        Self::Audience,
+    ];
+
+    /// The text the doctor shows and serializes for this field.
+    ///
+    /// ```
+    /// use oidc_core::doctor::PublisherField;
+    /// assert_eq!(PublisherField::WorkflowFilename.label(), "workflow filename");
+    /// assert_eq!(format!("[{:<12}]", PublisherField::Event), "[event       ]");
+    /// ```
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Repository => "repository",
+            Self::RepositoryOwner => "repository owner",
+            Self::RepositoryOwnerId => "repository owner id",
+            Self::OwnerId => "owner id",
+            Self::ProjectPath => "project path",
+            Self::WorkflowFilename => "workflow filename",
+            Self::WorkflowFilepath => "workflow filepath",
+            Self::ReusableWorkflowRepository => "reusable workflow repository",
+            Self::Environment => "environment",
+            Self::Event => "event",
+            Self::Runner => "runner",
+            Self::Audience => "audience",
+        }
+    }
+}
+
+impl std::fmt::Display for PublisherField {
+    /// The [label](Self::label), honouring width and alignment (`{:<30}`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.label())
+    }
+}
+
+impl Serialize for PublisherField {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
+/// How a registry compares a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareRule {
+    /// Byte for byte.
+    Exact,
+    /// ASCII case-insensitively.
+    CaseInsensitive,
+    /// A rule of the registry's own that the value must satisfy (`github-hosted`).
+    Required,
+}
+
+impl CompareRule {
+    /// `exact`, `case-insensitive`, `required`: the text the doctor shows and serializes.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::CaseInsensitive => "case-insensitive",
+            Self::Required => "required",
+        }
+    }
+}
+
+impl std::fmt::Display for CompareRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.label())
+    }
+}
+
+impl Serialize for CompareRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
 /// One field the registry matches on, the token's value and the comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldCheck {
-    /// What the registry matches (`repository`, `workflow filename`).
-    pub field: &'static str,
+    /// What the registry matches.
+    pub field: PublisherField,
     /// The claim the value comes from (`job_workflow_ref`).
     pub claim: &'static str,
     /// The value in the token (derived, for the workflow file name).
     pub value: Option<String>,
     /// What it should be: the `--expect-*` value or the registry's rule.
     pub expected: Option<String>,
-    /// How the registry compares (`exact`, `case-insensitive`).
-    pub rule: &'static str,
+    /// How the registry compares.
+    pub rule: CompareRule,
     /// The result.
     pub verdict: Verdict,
 }
@@ -153,7 +277,7 @@ pub struct FieldCheck {
 impl FieldCheck {
     /// Compares `value` with an optional expectation: `Unchecked` without one.
     pub fn compare(
-        field: &'static str,
+        field: PublisherField,
         claim: &'static str,
         value: Option<&str>,
         expected: Option<&str>,
@@ -181,9 +305,9 @@ impl FieldCheck {
             value: value.map(str::to_owned),
             expected: expected.map(str::to_owned),
             rule: if case_insensitive {
-                "case-insensitive"
+                CompareRule::CaseInsensitive
             } else {
-                "exact"
+                CompareRule::Exact
             },
             verdict,
         }
@@ -192,7 +316,7 @@ impl FieldCheck {
     /// A rule of the registry's own (`github-hosted`, `not pull_request_target`): `holds` says
     /// whether the value satisfies it.
     pub fn requirement(
-        field: &'static str,
+        field: PublisherField,
         claim: &'static str,
         value: Option<&str>,
         expected: &str,
@@ -203,7 +327,7 @@ impl FieldCheck {
             claim,
             value: value.map(str::to_owned),
             expected: Some(expected.to_owned()),
-            rule: "required",
+            rule: CompareRule::Required,
             verdict: match (value, holds) {
                 (None, false) => Verdict::Missing,
                 (_, true) => Verdict::Match,

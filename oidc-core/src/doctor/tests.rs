@@ -260,16 +260,91 @@ fn workflow_refs_and_reusable_workflows() {
     assert!(!same.cross_repository());
 }
 
+/// Each field's label is the text the doctor printed and serialized before fields were typed
+/// (`--json` consumers and the CLI's snapshots depend on it), and no two fields share one.
+#[test]
+fn field_labels_are_stable_and_distinct() {
+    let labels: Vec<&str> = PublisherField::ALL.iter().map(|f| f.label()).collect();
+    assert_eq!(
+        labels,
+        [
+            "repository",
+            "repository owner",
+            "repository owner id",
+            "owner id",
+            "project path",
+            "workflow filename",
+            "workflow filepath",
+            "reusable workflow repository",
+            "environment",
+            "event",
+            "runner",
+            "audience",
+        ]
+    );
+    // `ALL` lists every variant once: a new variant fails to compile here until it is placed.
+    let position = |field: PublisherField| match field {
+        PublisherField::Repository => 0,
+        PublisherField::RepositoryOwner => 1,
+        PublisherField::RepositoryOwnerId => 2,
+        PublisherField::OwnerId => 3,
+        PublisherField::ProjectPath => 4,
+        PublisherField::WorkflowFilename => 5,
+        PublisherField::WorkflowFilepath => 6,
+        PublisherField::ReusableWorkflowRepository => 7,
+        PublisherField::Environment => 8,
+        PublisherField::Event => 9,
+        PublisherField::Runner => 10,
+        PublisherField::Audience => 11,
+    };
+    for (index, field) in PublisherField::ALL.into_iter().enumerate() {
+        assert_eq!(position(field), index, "{field:?}");
+    }
+    let unique: std::collections::HashSet<&str> = labels.iter().copied().collect();
+    assert_eq!(unique.len(), labels.len());
+    let check = FieldCheck::compare(
+        PublisherField::WorkflowFilename,
+        "job_workflow_ref",
+        Some("release.yml"),
+        Some("Release.yml"),
+        true,
+    );
+    assert_eq!(
+        serde_json::to_value(&check).unwrap(),
+        json!({
+            "field": "workflow filename",
+            "claim": "job_workflow_ref",
+            "value": "release.yml",
+            "expected": "Release.yml",
+            "rule": "case-insensitive",
+            "verdict": "match",
+        })
+    );
+    assert_eq!(
+        format!("{:<20}|", PublisherField::Audience),
+        "audience            |"
+    );
+    assert_eq!(CompareRule::Exact.to_string(), "exact");
+}
+
 #[test]
 fn field_checks() {
-    let check = |value, expected, ci| FieldCheck::compare("f", "c", value, expected, ci).verdict;
+    let check = |value, expected, ci| {
+        FieldCheck::compare(PublisherField::Repository, "c", value, expected, ci).verdict
+    };
     assert_eq!(check(Some("a"), None, false), Verdict::Unchecked);
     assert_eq!(check(None, Some("a"), false), Verdict::Missing);
     assert_eq!(check(Some("A"), Some("a"), true), Verdict::Match);
     assert_eq!(check(Some("A"), Some("a"), false), Verdict::Mismatch);
-    let rule =
-        FieldCheck::requirement("runner", "runner_environment", None, "github-hosted", false);
+    let rule = FieldCheck::requirement(
+        PublisherField::Runner,
+        "runner_environment",
+        None,
+        "github-hosted",
+        false,
+    );
     assert_eq!(rule.verdict, Verdict::Missing);
+    assert_eq!(rule.rule, CompareRule::Required);
     let expectations = Expectations {
         workflow: Some("release.yml".into()),
         ..Expectations::default()
@@ -353,7 +428,7 @@ impl RegistryDoctor for FakeRegistry {
     fn compare(&self, claims: &Claims) -> Comparison {
         Comparison {
             checks: vec![FieldCheck::compare(
-                "repository",
+                PublisherField::Repository,
                 "repository",
                 claims.github.repository.as_deref(),
                 Some("octo-org/octo-repo"),

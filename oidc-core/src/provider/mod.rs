@@ -215,37 +215,36 @@ pub struct AmbientToken {
     pub claims: Claims,
 }
 
-/// Tries every provider in order and checks what it returns.
+/// Tries every provider in order and checks what it returns. Cheap to clone (the providers are
+/// shared), so a signing session can keep one to fetch a new token for a renewal.
+#[derive(Clone)]
 pub struct Detector {
     env: Arc<dyn Environment>,
-    providers: Vec<Box<dyn Provider>>,
+    providers: Arc<[Box<dyn Provider>]>,
     token_file: Option<std::path::PathBuf>,
 }
 
 impl Detector {
     /// The default order: GitHub Actions, GitLab CI, Buildkite, CircleCI, Google Cloud.
     pub fn new(context: &ProviderContext) -> Self {
-        Self {
-            env: context.env.clone(),
-            providers: vec![
-                Box::new(GithubActions::new(
-                    context.env.clone(),
-                    context.http.clone(),
-                )),
-                Box::new(GitlabCi::new(context.env.clone())),
-                Box::new(Buildkite::new(context.env.clone(), context.runner.clone())),
-                Box::new(CircleCi::new(context.env.clone(), context.runner.clone())),
-                Box::new(GoogleCloud::new(context.env.clone(), context.http.clone())),
-            ],
-            token_file: None,
-        }
+        let providers: Vec<Box<dyn Provider>> = vec![
+            Box::new(GithubActions::new(
+                context.env.clone(),
+                context.http.clone(),
+            )),
+            Box::new(GitlabCi::new(context.env.clone())),
+            Box::new(Buildkite::new(context.env.clone(), context.runner.clone())),
+            Box::new(CircleCi::new(context.env.clone(), context.runner.clone())),
+            Box::new(GoogleCloud::new(context.env.clone(), context.http.clone())),
+        ];
+        Self::with_providers(context.env.clone(), providers)
     }
 
     /// A detector over the given providers, in that order.
     pub fn with_providers(env: Arc<dyn Environment>, providers: Vec<Box<dyn Provider>>) -> Self {
         Self {
             env,
-            providers,
+            providers: Arc::from(providers),
             token_file: None,
         }
     }
@@ -306,7 +305,7 @@ impl Detector {
                 "{variable} is set but not used: a ready-made token is taken only on GitLab CI (which cannot mint one) or from --id-token-file; this CI's own token is requested instead"
             );
         }
-        for provider in &self.providers {
+        for provider in self.providers.iter() {
             if let Some(token) = provider.id_token(request).await? {
                 let source: &'static str =
                     match (provider.name(), request.token_variable.as_deref()) {

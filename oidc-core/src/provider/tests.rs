@@ -291,6 +291,45 @@ async fn github_endpoint_failing_twice_then_succeeding_is_retried() {
     assert_eq!(found.token, token);
 }
 
+/// The token request retries through the client's retry helper: a refusal is asked once,
+/// and a long `Retry-After` ends it with an error saying how long GitHub asked.
+#[tokio::test]
+async fn github_refusals_and_long_waits_are_not_retried() {
+    for status in [400, 401, 403] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = detector(github_env(&server), FakeRunner::default())
+            .detect(&TokenRequest::new("pypi"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("answered {status}")),
+            "{err}"
+        );
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "900"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = detector(github_env(&server), FakeRunner::default())
+        .detect(&TokenRequest::new("pypi"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("GitHub OIDC token request: ")
+            && err
+                .to_string()
+                .contains("answered 429 Too Many Requests; the server asked to wait 900 s"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn gitlab_reads_the_audience_variable() {
     let env = MapEnv::new()

@@ -13,11 +13,13 @@
 //! must carry from the ID token, bounds the parallelism, retries transient service failures
 //! and turns the crates' errors into ones that name the service and say what to do.
 
+mod ambient;
 mod error;
 mod sign;
 mod trust;
 mod verify;
 
+pub use ambient::{AmbientSignerError, AmbientTokenSource, sigstore_token_request};
 pub use error::SigstoreError;
 pub use sign::{KeylessSigner, SignedBundle, SigningJob, SigningTokenSource};
 pub use trust::TrustRoot;

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
@@ -27,7 +27,9 @@ use url::Url;
 use super::verify::{ArtifactDigest, ExpectedIdentity, VerifiedBundle, verify_bundle};
 use super::{SIGSTORE_AUDIENCE, SigstoreConfig, SigstoreError, TrustRoot};
 use crate::claims::Claims;
-use crate::http::{HttpClient, JSON_BODY_CAP, RetryPolicy, error_chain};
+use crate::http::{
+    Attempt, HttpClient, JSON_BODY_CAP, RetryError, RetryPolicy, ServerWait, error_chain,
+};
 use crate::secret::IdToken;
 
 /// One statement to sign.
@@ -61,6 +63,55 @@ pub trait SigningTokenSource: Send + Sync + fmt::Debug {
 
 /// The payload type of every DSSE envelope signed here.
 const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A failed Fulcio or Rekor step, with the `Retry-After` of the answer that failed it (for the
+/// retry helper's wait).
+#[derive(Debug)]
+struct StepFailure {
+    error: SigstoreError,
+    retry_after: Option<Duration>,
+}
+
+impl From<SigstoreError> for StepFailure {
+    fn from(error: SigstoreError) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+impl RetryError for SigstoreError {
+    /// Fulcio or Rekor asked for a longer pause than the retry policy takes: the hint says how
+    /// long, and the error is no longer transient (another immediate try would only hammer).
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+        let hint = {
+            let text = wait.to_string();
+            let mut chars = text.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            format!(
+                ". {}{}",
+                first.map(String::from).unwrap_or_default(),
+                chars.as_str()
+            )
+        };
+        match self {
+            Self::Fulcio { url, reason, .. } => Self::Fulcio {
+                url,
+                reason,
+                hint,
+                transient: false,
+            },
+            Self::Rekor { url, reason, .. } => Self::Rekor {
+                url,
+                reason,
+                hint,
+                transient: false,
+            },
+            other => other,
+        }
+    }
+}
 
 /// A key and the Fulcio certificate for it: the signing session's identity.
 #[derive(Debug)]
@@ -107,7 +158,6 @@ pub struct KeylessSigner {
     trust: TrustRoot,
     fulcio_url: String,
     rekor_url: String,
-    retry: RetryPolicy,
     concurrency: usize,
 }
 
@@ -139,7 +189,6 @@ impl KeylessSigner {
             trust,
             fulcio_url: base_url(&config.fulcio_url),
             rekor_url: base_url(&config.rekor_url),
-            retry: http.retry_policy().clone(),
             concurrency: 8,
         })
     }
@@ -306,7 +355,7 @@ impl KeylessSigner {
         &self,
         identity: &IdentityToken,
         key: &KeyPair,
-    ) -> Result<DerCertificate, SigstoreError> {
+    ) -> Result<DerCertificate, StepFailure> {
         let fulcio_error = |reason: String, transient: bool| SigstoreError::Fulcio {
             url: self.fulcio_url.clone(),
             reason,
@@ -347,7 +396,7 @@ impl KeylessSigner {
             .map_err(|err| fulcio_error(err.to_string(), err.is_transport()))?;
         if !answer.is_success() {
             let status = answer.status;
-            let transient = status >= 500 || status == 429;
+            let transient = RetryPolicy::is_retryable_code(status);
             let mut err = fulcio_error(
                 format!("Fulcio returned HTTP {status}: {}", answer.summary()),
                 transient,
@@ -357,9 +406,12 @@ impl KeylessSigner {
             {
                 *hint = ". Fulcio did not accept the ID token: it must come from this job, be unexpired, and have audience `sigstore`; a private instance must trust this CI's issuer".to_owned();
             }
-            return Err(err);
+            return Err(StepFailure {
+                error: err,
+                retry_after: answer.retry_after,
+            });
         }
-        leaf_certificate(&answer.body).map_err(|reason| fulcio_error(reason, false))
+        Ok(leaf_certificate(&answer.body).map_err(|reason| fulcio_error(reason, false))?)
     }
 
     /// Signs the statement as a DSSE envelope with the session key, logs it in Rekor and
@@ -368,7 +420,7 @@ impl KeylessSigner {
         &self,
         job: &SigningJob,
         certified: &Certified,
-    ) -> Result<String, SigstoreError> {
+    ) -> Result<String, StepFailure> {
         let subject = job.subject.as_str();
         let mut hasher = Sha256Hasher::new();
         hasher.update(&dsse_pae_prefix(IN_TOTO_PAYLOAD_TYPE, job.statement.len()));
@@ -399,14 +451,14 @@ impl KeylessSigner {
         )
         .with_tlog_entry(tlog_entry)
         .into_bundle();
-        bundle.to_json().map_err(|err| SigstoreError::Signing {
+        Ok(bundle.to_json().map_err(|err| SigstoreError::Signing {
             subject: subject.to_owned(),
             reason: format!("the bundle cannot be serialized: {err}"),
-        })
+        })?)
     }
 
     /// Logs a DSSE entry in Rekor (`POST /api/v1/log/entries`), the answer read bounded.
-    async fn create_dsse_entry(&self, request: &DsseEntry) -> Result<LogEntry, SigstoreError> {
+    async fn create_dsse_entry(&self, request: &DsseEntry) -> Result<LogEntry, StepFailure> {
         let rekor_error = |reason: String, transient: bool| SigstoreError::Rekor {
             url: self.rekor_url.clone(),
             reason,
@@ -428,39 +480,48 @@ impl KeylessSigner {
             .map_err(|err| rekor_error(err.to_string(), err.is_transport()))?;
         if !answer.is_success() {
             let status = answer.status;
-            return Err(rekor_error(
-                format!("Rekor returned HTTP {status}: {}", answer.summary()),
-                status >= 500 || status == 429,
-            ));
+            return Err(StepFailure {
+                error: rekor_error(
+                    format!("Rekor returned HTTP {status}: {}", answer.summary()),
+                    RetryPolicy::is_retryable_code(status),
+                ),
+                retry_after: answer.retry_after,
+            });
         }
         let entries: std::collections::BTreeMap<String, LogEntry> =
             serde_json::from_str(&answer.body).map_err(|err| {
                 rekor_error(format!("its answer is not a log entry: {err}"), false)
             })?;
         let Some((uuid, mut entry)) = entries.into_iter().next() else {
-            return Err(rekor_error("its answer holds no log entry".into(), false));
+            return Err(rekor_error("its answer holds no log entry".into(), false).into());
         };
         entry.uuid = sigstore_sign::types::EntryUuid::new(uuid);
         Ok(entry)
     }
 
-    /// Runs `step` again after transient Fulcio/Rekor failures, as the HTTP retry policy says.
+    /// Runs `step` again after transient Fulcio/Rekor failures, through the HTTP client's retry
+    /// helper ([`HttpClient::retry`], its policy): the same backoff, cap and `Retry-After` rule
+    /// as every other request. A step is safe to repeat: a Fulcio request only issues another
+    /// certificate for the same key, a Rekor request logs the same signature.
     async fn retrying<T, F, Fut>(&self, subject: &str, mut step: F) -> Result<T, SigstoreError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, SigstoreError>>,
+        Fut: Future<Output = Result<T, StepFailure>>,
     {
-        let mut attempt = 1;
-        loop {
-            match step().await {
-                Err(err) if err.is_transient() && attempt < self.retry.max_attempts => {
-                    tracing::warn!("signing {subject} failed, retrying: {err}");
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                    attempt += 1;
+        self.http
+            .retry(&format!("signing {subject}"), |_| {
+                let attempt = step();
+                async move {
+                    match attempt.await {
+                        Ok(value) => Attempt::Done(value),
+                        Err(StepFailure { error, retry_after }) if error.is_transient() => {
+                            Attempt::Retry { error, retry_after }
+                        }
+                        Err(failure) => Attempt::Fail(failure.error),
+                    }
                 }
-                other => return other,
-            }
-        }
+            })
+            .await
     }
 
     fn service_error(&self, subject: &str, err: sigstore_sign::Error) -> SigstoreError {
@@ -470,7 +531,7 @@ impl KeylessSigner {
                 let transient = match inner {
                     sigstore_sign::fulcio::Error::Http(_) => true,
                     sigstore_sign::fulcio::Error::Status { status, .. } => {
-                        *status >= 500 || *status == 429
+                        RetryPolicy::is_retryable_code(*status)
                     }
                     _ => false,
                 };
@@ -490,7 +551,7 @@ impl KeylessSigner {
                 let transient = match inner {
                     sigstore_sign::rekor::Error::Http(_) => true,
                     sigstore_sign::rekor::Error::Status { status, .. } => {
-                        *status >= 500 || *status == 429
+                        RetryPolicy::is_retryable_code(*status)
                     }
                     _ => false,
                 };
@@ -702,6 +763,90 @@ mod tests {
         let err = signer(&server).await.sign(&job()).await.unwrap_err();
         assert!(err.is_transient(), "{err}");
         assert!(err.to_string().contains("Fulcio may be down"), "{err}");
+    }
+
+    /// The signer's loop is the HTTP client's retry helper: a transient failure (a 503) is
+    /// tried again and the next success returned; the policy's cap holds.
+    #[tokio::test]
+    async fn the_signer_retries_a_transient_failure_then_succeeds() {
+        let server = MockServer::start().await;
+        let signer = signer(&server).await;
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let value = signer
+            .retrying("a.whl", || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        Err(StepFailure::from(SigstoreError::Rekor {
+                            url: "https://rekor.example".into(),
+                            reason: "Rekor returned HTTP 503: busy".into(),
+                            hint: String::new(),
+                            transient: true,
+                        }))
+                    } else {
+                        Ok("bundle")
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(value, "bundle");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A 4xx refusal from Fulcio is never retried, whatever its status.
+    #[tokio::test]
+    async fn fulcio_refusals_are_not_retried() {
+        for status in [400, 401, 403] {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/api/v2/signingCert"))
+                .respond_with(ResponseTemplate::new(status))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let err = signer(&server).await.sign(&job()).await.unwrap_err();
+            assert!(!err.is_transient(), "{status}: {err}");
+            assert!(err.to_string().contains(&format!("HTTP {status}")), "{err}");
+        }
+    }
+
+    /// A `Retry-After` longer than the policy's longest wait (20 ms here): one request, no
+    /// sleep, and the error says how long Fulcio asked; it is no longer transient.
+    #[tokio::test]
+    async fn a_long_retry_after_from_fulcio_ends_the_retries_and_is_named() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/signingCert"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "600"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = signer(&server).await.sign(&job()).await.unwrap_err();
+        assert!(!err.is_transient(), "{err}");
+        assert!(
+            err.to_string()
+                .contains("answered 429 Too Many Requests; the server asked to wait 600 s"),
+            "{err}"
+        );
+        // The same rule when the wait reaches the loop itself (a Rekor answer, say).
+        let signer = signer(&server).await;
+        let err = signer
+            .retrying("a.whl", || async {
+                Err::<(), _>(StepFailure {
+                    error: SigstoreError::Rekor {
+                        url: "https://rekor.example".into(),
+                        reason: "Rekor returned HTTP 429: slow down".into(),
+                        hint: String::new(),
+                        transient: true,
+                    },
+                    retry_after: Some(Duration::from_secs(90)),
+                })
+            })
+            .await
+            .unwrap_err();
+        assert!(!err.is_transient());
+        insta::assert_snapshot!(err, @"Rekor at https://rekor.example did not log the signature: Rekor returned HTTP 429: slow down. The server asked to wait 90 s before another attempt, longer than trustpub waits between attempts (0.02 s): not retried, run the job again later");
     }
 
     #[test]

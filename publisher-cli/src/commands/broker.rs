@@ -497,7 +497,7 @@ pub async fn revoke(
     exchange
         .revoke_token(&credential)
         .await
-        .map_err(|err| CliError::Exchange(err.to_string()))?;
+        .map_err(|err| CliError::Exchange(Box::new(err)))?;
     printer.status("Revoked", &format!("the {} credential", info.display));
     Ok(Outcome::Success)
 }

@@ -16,12 +16,12 @@ use npm_exchange::{
 use oidc_core::ci::MaskSink;
 
 use crate::cli::{AccessArg, NpmPublishArgs};
-use crate::commands::pypi::human_size;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::exit::Outcome;
 use crate::output::Printer;
-use crate::signing;
+use crate::shared;
+use crate::shared::human_size;
 
 /// Runs `trustpub npm publish`.
 pub async fn publish(
@@ -56,7 +56,7 @@ pub async fn publish(
     };
     let sigstore = match provenance {
         ProvenanceMode::Off => None,
-        _ => Some(signing::config(&args.run.sigstore)?),
+        _ => Some(shared::sigstore_config(&args.run.sigstore)?),
     };
     if let Some(token) = &args.token {
         printer.mask(token.expose());
@@ -86,35 +86,17 @@ pub async fn publish(
         &detector,
         context.env.as_ref(),
         settings,
-    );
+    )
+    .with_renewal_mask(std::sync::Arc::new(printer.masker()));
     let report = match run.run(&observer).await {
         Ok(report) => report,
-        Err(PublishRunError::Invalid { problems }) => {
-            for problem in &problems {
-                render_invalid(problem, printer);
+        Err(err) => {
+            if let PublishRunError::Invalid { problems } = &err {
+                for problem in problems {
+                    render_invalid(problem, printer);
+                }
             }
-            printer.error(
-                "Nothing published",
-                &format!(
-                    "{} problem(s) in the packages: nothing was published",
-                    problems.len()
-                ),
-            );
-            return Ok(Outcome::InvalidArtifact);
-        }
-        Err(err @ (PublishRunError::NoTarballs { .. } | PublishRunError::ReadDir { .. })) => {
-            printer.error("Missing tarballs", &err.to_string());
-            return Ok(Outcome::InvalidArtifact);
-        }
-        Err(PublishRunError::ProvenanceFileNeedsOnePackage { count }) => {
-            return Err(CliError::Usage(
-                PublishRunError::ProvenanceFileNeedsOnePackage { count }.to_string(),
-            ));
-        }
-        Err(PublishRunError::Event(err)) => return Err(CliError::Event(err)),
-        Err(PublishRunError::Sigstore(err)) => return Err(CliError::Sigstore(err)),
-        Err(err @ PublishRunError::Internal(_)) => {
-            return Err(CliError::Internal(err.to_string()));
+            return Err(CliError::Npm(err));
         }
     };
     observer.flush_all();

@@ -1,28 +1,21 @@
-//! `trustpub pypi upload`: read, validate, authenticate, upload, report.
+//! `trustpub pypi upload`: turn the flags (and twine's variables and `.pypirc`) into
+//! [`PublishSettings`], run [`pypi_exchange::PublishRun`], render its report.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::StreamExt;
-use oidc_core::ci::{GithubContext, MaskSink};
-use oidc_core::claims::Claims;
-use oidc_core::sigstore::{
-    ArtifactDigest, CertificateClaims, ExpectedIdentity, SigningJob, SigstoreConfig, TrustRoot,
-    verify_bundle,
-};
-use oidc_core::{Secret, Session};
-use pypi_exchange::api_token::{TokenShape, check_token_shape};
-use pypi_exchange::attestation::{self, Attestation};
-use pypi_exchange::dist::{
-    Collection, Distribution, Problem, Severity, ValidateOptions, collect, normalize_name, validate,
-};
+use oidc_core::Secret;
+use oidc_core::ci::MaskSink;
+use pypi_exchange::dist::{Problem, Severity};
 use pypi_exchange::index::PYPI_UPLOAD_URL;
 use pypi_exchange::pypirc::Pypirc;
-use pypi_exchange::upload::{
-    FileResult, FileStatus, SkipExisting, StaticCredentials, UploadError, UploadItem,
-    UploadOptions, Uploader,
+use pypi_exchange::upload::UploadReporter;
+use pypi_exchange::{
+    AttestationMode, AttestationState, Credentials, FileOutcome, FileStep, PackageIndex,
+    PublishObserver, PublishReport, PublishRun, PublishRunError, PublishSettings, RunMode,
+    RunNotice, SkipExisting,
 };
-use pypi_exchange::{PackageIndex, PypiExchange};
 
 use crate::cli::{PypiUploadArgs, SkipExistingArg};
 use crate::context::Context;
@@ -30,15 +23,7 @@ use crate::error::CliError;
 use crate::exit::Outcome;
 use crate::output::Printer;
 use crate::progress::UploadProgress;
-use crate::signing;
-
-/// How the upload authenticates.
-enum Auth {
-    /// OIDC trusted publishing.
-    Trusted,
-    /// A username and password (an API token with `__token__`).
-    Token { username: String, password: Secret },
-}
+use crate::shared::{self, human_size};
 
 /// Runs `trustpub pypi upload`.
 pub async fn upload(
@@ -57,334 +42,204 @@ pub async fn upload(
                 .map_err(|err| CliError::Usage(format!("--simple-url `{url}` is not a URL: {err}")))
         })
         .transpose()?;
-    let auth = resolve_auth(args, context, &index, target, printer)?;
-    let attest = decide_attestations(args, &auth, &index, printer)?;
-    let sigstore = if attest {
-        Some(signing::config(&args.run.sigstore)?)
+    let credentials = resolve_credentials(args, context, target)?;
+    let attestations = match args.attestations {
+        Some(true) => AttestationMode::On,
+        Some(false) => AttestationMode::Off,
+        None => AttestationMode::Auto,
+    };
+    let sigstore = if attestations == AttestationMode::Off {
+        oidc_core::sigstore::SigstoreConfig::public_good()
     } else {
-        None
+        shared::sigstore_config(&args.run.sigstore)?
     };
-
-    let exchange = PypiExchange::new(context.http.clone(), index.clone())
-        .with_allowed_audience(args.audience.clone());
-    // 1. Find, read and validate everything before anything is minted. Meanwhile, with trusted
-    //    publishing, learn the index's audience: a harmless GET that takes one round trip off
-    //    the critical path (a failure here is reported when the token is minted).
-    let validation = read_and_validate(args, printer);
-    let dists = if matches!(auth, Auth::Trusted) {
-        let (dists, _) = tokio::join!(validation, exchange.audience());
-        dists
-    } else {
-        validation.await
-    };
-    let Some(dists) = dists? else {
-        return Ok(Outcome::InvalidArtifact);
-    };
-    let (collection, dists) = dists;
-    if let Auth::Token { .. } = auth {
-        upgrade_nudge(&dists, context, &index, printer);
-    }
-    if args.print_hash {
-        print_hashes(&dists, printer).await?;
-    }
-
-    // 2. Attestations that already sit beside the dists are checked now; the rest are signed
-    //    once the exchange has proved the trusted publisher works (so a misconfigured
-    //    publisher leaves no entries in the public transparency log).
-    let existing_trust = match &sigstore {
-        Some(config)
-            if collection
-                .attestations
-                .values()
-                .any(|paths| !paths.is_empty()) =>
-        {
-            Some(signing::trust_root(config)?)
-        }
-        _ => None,
-    };
-    let mut items = Vec::new();
-    let mut to_sign = Vec::new();
-    let mut existing_signers: Vec<(usize, Vec<(PathBuf, CertificateClaims)>)> = Vec::new();
-    let mut attestation_problems = 0;
-    for dist in dists {
-        let paths = collection
-            .attestations
-            .get(&dist.filename)
-            .cloned()
-            .unwrap_or_default();
-        let attestations = if !attest {
-            None
-        } else if paths.is_empty() {
-            to_sign.push(items.len());
-            None
+    let mut settings = PublishSettings::new(
+        index,
+        if args.paths.is_empty() {
+            vec![args.packages_dir.clone()]
         } else {
-            match check_existing(&dist, &paths, existing_trust.as_ref()) {
-                Ok((json, signers)) => {
-                    printer.status(
-                        "Attested",
-                        &format!("{} (existing {})", dist.filename, file_names(&paths)),
-                    );
-                    existing_signers.push((items.len(), signers));
-                    Some(json)
-                }
-                Err(err) => {
-                    printer.error("Invalid attestation", &err);
-                    attestation_problems += 1;
-                    None
-                }
-            }
-        };
-        items.push(UploadItem { dist, attestations });
-    }
-    if attestation_problems > 0 {
-        return Ok(Outcome::InvalidArtifact);
-    }
-
-    // 3. Credentials, signing, upload.
-    let options = UploadOptions {
-        skip_existing: match args.skip_existing {
-            SkipExistingArg::Off => SkipExisting::Off,
-            SkipExistingArg::On => SkipExisting::Skip,
-            SkipExistingArg::Strict => SkipExisting::Strict,
+            args.paths.clone()
         },
-        concurrency: usize::from(args.concurrency),
-        simple_url,
-        ..UploadOptions::default()
+    );
+    settings.simple_url = simple_url;
+    settings.credentials = credentials;
+    settings.allowed_audience = args.audience.clone();
+    settings.attestations = attestations;
+    settings.sigstore = sigstore;
+    settings.skip_existing = match args.skip_existing {
+        SkipExistingArg::Off => SkipExisting::Off,
+        SkipExistingArg::On => SkipExisting::Skip,
+        SkipExistingArg::Strict => SkipExisting::Strict,
     };
-    let uploader = Uploader::new(context.http.clone(), index.clone(), options);
-    let progress = Arc::new(UploadProgress::new(printer));
-    let results = match auth {
-        Auth::Token { username, password } => {
-            if args.run.dry_run {
-                return Ok(plan(
-                    &items,
-                    &to_sign,
-                    &index,
-                    "an API token (not checked)",
-                    args,
-                    printer,
-                ));
-            }
-            let credentials = StaticCredentials { username, password };
-            announce(&items, &index, printer);
-            uploader
-                .upload_all(items, &credentials, progress.clone())
-                .await
+    settings.verify_metadata = args.verify_metadata;
+    settings.print_hash = args.print_hash;
+    settings.concurrency = usize::from(args.concurrency);
+    settings.mode = if args.run.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Publish
+    };
+    settings.policy = args.run.event_policy(printer);
+
+    let detector = context.detector();
+    let observer = Lines {
+        printer,
+        progress: Arc::new(UploadProgress::new(printer)),
+        hashes_shown: AtomicBool::new(false),
+    };
+    let run = PublishRun::new(
+        context.http.clone(),
+        &detector,
+        context.env.as_ref(),
+        settings,
+    )
+    .with_renewal_mask(Arc::new(printer.masker()));
+    let result = run.run(&observer).await;
+    observer.progress.clear();
+    match result {
+        Ok(report) if report.is_dry_run() => Ok(render_plan(&report, args, printer)),
+        Ok(report) => Ok(render_report(&report, args.print_hash, printer)),
+        Err(err) => {
+            render_details(&err, printer);
+            Err(CliError::Pypi(err))
         }
-        Auth::Trusted => {
-            let detector = context.detector();
-            let session = Session::new(
-                &detector,
-                &exchange,
-                args.run.event_policy(printer),
-                printer as &dyn MaskSink,
-            );
-            // Mint before the first file so a refused exchange stops everything cleanly.
-            let obtained = session.credential().await?;
-            printer.status(
-                "Minted",
-                &format!(
-                    "a short-lived upload token from {} (trusted publishing)",
-                    index.host()
-                ),
-            );
-            if let Some(warning) =
-                pypi_exchange::explain::reusable_workflow_warning(&obtained.claims)
-            {
-                printer.warning("Potential workflow misconfiguration", &warning);
+    }
+}
+
+/// What a stopped run needs besides its one-line error: each problem.
+fn render_details(err: &PublishRunError, printer: &Printer) {
+    match err {
+        PublishRunError::InvalidAttestations { problems } => {
+            for problem in problems {
+                printer.error("Invalid attestation", &problem.to_string());
             }
-            // Attestations made by another workflow verify, but PyPI checks them against this
-            // job's publisher and would refuse the upload: sign new ones.
-            if sigstore.is_some() {
-                for (i, signers) in &existing_signers {
-                    if let Some((path, reason)) = foreign_signer(signers, &obtained.claims) {
-                        printer.warning(
-                            "Attestation re-signed",
-                            &format!(
-                                "{}: {reason}; PyPI checks attestations against this job's trusted publisher, so a new one replaces it",
-                                items[*i].dist.filename
-                            ),
-                        );
-                        if let Err(err) = fs_err::remove_file(&path) {
-                            finish(session, printer).await;
-                            return Err(CliError::Usage(format!(
-                                "{err}: remove the attestation made by another workflow, then run again"
-                            )));
-                        }
-                        items[*i].attestations = None;
-                        to_sign.push(*i);
-                    }
+        }
+        PublishRunError::Signing { failures } => {
+            for failure in failures {
+                printer.error(shared::sign_failure_title(failure), &failure.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Renders the run's progress as lines (and upload bars on a terminal).
+struct Lines<'p> {
+    printer: &'p Printer,
+    progress: Arc<UploadProgress>,
+    /// The `--print-hash` heading was printed.
+    hashes_shown: AtomicBool,
+}
+
+impl MaskSink for Lines<'_> {
+    fn mask(&self, secret: &str) {
+        self.printer.mask(secret);
+    }
+
+    fn warning(&self, title: &str, message: &str) {
+        self.printer.warning(title, message);
+    }
+}
+
+impl PublishObserver for Lines<'_> {
+    fn notice(&self, notice: &RunNotice) {
+        let printer = self.printer;
+        match notice {
+            RunNotice::Ignored(what) => printer.info(&format!("Ignoring {what}")),
+            RunNotice::AttestationsOffByDefault { host } => printer.info(&format!(
+                "Attestations are off by default for {host} (not PyPI or TestPyPI); pass --attestations true if this index verifies PEP 740"
+            )),
+            RunNotice::SuspiciousToken(problem) => {
+                printer.warning("Potentially invalid token", problem);
+            }
+            RunNotice::UpgradeToTrustedPublishing { settings_links } => {
+                let mut advice = "an explicit password or token was given, so trusted publishing is off. Trusted publishing needs no stored secret: add a trusted publisher for this workflow and drop the token".to_owned();
+                if !settings_links.is_empty() {
+                    advice.push_str(&format!(": {}", settings_links.join(" , ")));
                 }
+                printer.warning("Upgrade to Trusted Publishing", &advice);
             }
-            if args.run.dry_run {
-                finish(session, printer).await;
-                printer.status("Revoked", "the minted token (dry run)");
-                return Ok(plan(
-                    &items,
-                    &to_sign,
-                    &index,
-                    "trusted publishing (token minted and revoked)",
-                    args,
-                    printer,
+            RunNotice::Minted { host } => printer.status(
+                "Minted",
+                &format!("a short-lived upload token from {host} (trusted publishing)"),
+            ),
+            RunNotice::ReusableWorkflow(warning) => {
+                printer.warning("Potential workflow misconfiguration", warning);
+            }
+            RunNotice::SigningAs(san) => printer.info(&format!("Signing as {san}")),
+            RunNotice::AttestationReplaced { filename, reason } => printer.warning(
+                "Attestation re-signed",
+                &format!(
+                    "{filename}: {reason}; PyPI checks attestations against this job's trusted publisher, so a new one replaces it"
+                ),
+            ),
+            RunNotice::RevocationFailed { scope, error } => printer.warning(
+                "Token revocation failed",
+                &format!("{error} ({scope}); it expires by itself within 15 minutes"),
+            ),
+            RunNotice::Revoked => printer.status("Revoked", "the minted token (dry run)"),
+            RunNotice::Uploading { count, url } => {
+                printer.info(&format!("Uploading {count} file(s) to {url}"));
+            }
+        }
+    }
+
+    fn problem(&self, problem: &Problem) {
+        match problem.severity {
+            Severity::Error => self
+                .printer
+                .error("Invalid distribution", &problem.to_string()),
+            Severity::Warning => self
+                .printer
+                .warning("Distribution check", &problem.to_string()),
+            Severity::Note => self.printer.info(&format!("note: {problem}")),
+        }
+    }
+
+    fn step(&self, step: &FileStep<'_>) {
+        let printer = self.printer;
+        match step {
+            FileStep::Checked(dist) => printer.status(
+                "Checked",
+                &format!("{} ({})", dist.filename, human_size(dist.size)),
+            ),
+            FileStep::Hashed { dist, digests } => {
+                if !self.hashes_shown.swap(true, Ordering::Relaxed) {
+                    printer.info("Showing hash values of files to be uploaded:");
+                }
+                printer.info(&format!(
+                    "{}\n  SHA256: {}\n  MD5: {}\n  BLAKE2-256: {}",
+                    dist.path.display(),
+                    digests.sha256,
+                    digests.md5,
+                    digests.blake2_256
                 ));
             }
-            if let Some(config) = sigstore.as_ref().filter(|_| !to_sign.is_empty())
-                && let Err(err) = sign(&mut items, &to_sign, context, config, printer).await
-            {
-                finish(session, printer).await;
-                printer.error(err.title(), &err.to_string());
-                printer.error(
-                    "Nothing uploaded",
-                    "an attestation could not be made for every file, so nothing was uploaded",
-                );
-                return Ok(err.outcome());
-            }
-            announce(&items, &index, printer);
-            let results = uploader.upload_all(items, &session, progress.clone()).await;
-            finish(session, printer).await;
-            results
-        }
-    };
-    progress.clear();
-    Ok(report(&results, args.print_hash, printer))
-}
-
-fn announce(items: &[UploadItem], index: &PackageIndex, printer: &Printer) {
-    printer.info(&format!(
-        "Uploading {} file(s) to {}",
-        items.len(),
-        index.upload_url()
-    ));
-}
-
-/// Burns every token the session minted; a failed revocation is a warning (they expire anyway).
-async fn finish(session: Session<'_, PypiExchange>, printer: &Printer) {
-    for failure in session.finish().await {
-        printer.warning(
-            "Token revocation failed",
-            &format!(
-                "{} ({}); it expires by itself within 15 minutes",
-                failure.error, failure.scope
+            FileStep::AttestationChecked { filename, paths } => printer.status(
+                "Attested",
+                &format!("{filename} (existing {})", file_names(paths)),
             ),
-        );
-    }
-}
-
-/// Signs a PEP 740 publish attestation for each dist in `to_sign`, writes it beside the dist
-/// and attaches it to the upload. All or nothing: any failure stops the upload.
-async fn sign(
-    items: &mut [UploadItem],
-    to_sign: &[usize],
-    context: &Context,
-    config: &SigstoreConfig,
-    printer: &Printer,
-) -> Result<(), CliError> {
-    let signer = signing::signer(context, config, printer).await?;
-    let mut jobs = Vec::new();
-    for &i in to_sign {
-        let dist = &items[i].dist;
-        let digest = ArtifactDigest::sha256_hex(&dist.sha256)
-            .map_err(|err| CliError::Internal(format!("{}: {err}", dist.filename)))?;
-        jobs.push(SigningJob {
-            subject: dist.filename.clone(),
-            statement: attestation::publish_statement(&dist.filename, &dist.sha256),
-            digest,
-        });
-    }
-    let results = signer.sign_all(&jobs).await;
-    let mut first_error = None;
-    for (&i, result) in to_sign.iter().zip(results) {
-        let item = &mut items[i];
-        let outcome = result.map_err(CliError::from).and_then(|signed| {
-            let converted = Attestation::from_bundle_json(&signed.bundle_json)
-                .map_err(|err| CliError::Internal(format!("{}: {err}", item.dist.filename)))?;
-            let path = attestation::write_attestation(&item.dist.path, &converted)
-                .map_err(|err| CliError::Usage(err.to_string()))?;
-            let log = signing::rekor_suffix(&signed.verified);
-            printer.status(
+            FileStep::Signed {
+                filename,
+                path,
+                log_index,
+            } => printer.status(
                 "Attested",
                 &format!(
-                    "{} → {} (signed and verified{log})",
-                    item.dist.filename,
+                    "{filename} → {} (signed and verified{})",
                     path.file_name()
-                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    log_index
+                        .map(|i| format!(", Rekor entry {i}"))
+                        .unwrap_or_default()
                 ),
-            );
-            Ok(format!("[{}]", converted.to_json()))
-        });
-        match outcome {
-            Ok(json) => item.attestations = Some(json),
-            Err(err) => {
-                if first_error.is_some() {
-                    printer.error(err.title(), &err.to_string());
-                } else {
-                    first_error = Some(err);
-                }
-            }
+            ),
         }
     }
-    first_error.map_or(Ok(()), Err)
-}
 
-/// Existing attestation files: each must be about this dist (subject name and SHA-256) and
-/// verify against the trust root. Who signed each is returned, to be compared with this job's
-/// identity once it is known ([`foreign_signer`]).
-fn check_existing(
-    dist: &Distribution,
-    paths: &[PathBuf],
-    trust: Option<&TrustRoot>,
-) -> Result<(String, Vec<(PathBuf, CertificateClaims)>), String> {
-    let json = attestation::load_existing(dist, paths).map_err(|err| err.to_string())?;
-    let Some(trust) = trust else {
-        return Ok((json, Vec::new()));
-    };
-    let digest = ArtifactDigest::sha256_hex(&dist.sha256)?;
-    let mut signers = Vec::new();
-    for path in paths {
-        let parsed = attestation::read_attestation(path).map_err(|err| err.to_string())?;
-        let verified = verify_bundle(
-            trust,
-            &parsed.to_bundle_json(),
-            &path.display().to_string(),
-            &digest,
-            &ExpectedIdentity::default(),
-        )
-        .map_err(|err| {
-            format!("{err}. Remove the stale attestation (or rebuild it) before uploading")
-        })?;
-        signers.push((path.clone(), verified.claims));
+    fn upload_reporter(&self) -> Option<Arc<dyn UploadReporter>> {
+        Some(self.progress.clone())
     }
-    Ok((json, signers))
-}
-
-/// Why an existing attestation would not pass PyPI's publisher check for this job (which
-/// compares the certificate's source repository and workflow with the publisher's), if so.
-fn foreign_signer(
-    signers: &[(PathBuf, CertificateClaims)],
-    claims: &Claims,
-) -> Option<(PathBuf, String)> {
-    let repository = claims.github.repository.clone()?;
-    let workflow = claims
-        .github
-        .job_workflow_ref
-        .as_deref()
-        .and_then(oidc_core::ci::workflow_filename)
-        .map(str::to_owned);
-    let expected = ExpectedIdentity {
-        repository: Some(repository),
-        workflow,
-        ..ExpectedIdentity::default()
-    };
-    signers.iter().find_map(|(path, signer)| {
-        expected.check(signer).err().map(|mismatch| {
-            let reason = format!(
-                "the existing {} does not match this job: {mismatch}",
-                path.file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-            );
-            (path.clone(), reason)
-        })
-    })
 }
 
 fn file_names(paths: &[PathBuf]) -> String {
@@ -397,14 +252,7 @@ fn file_names(paths: &[PathBuf]) -> String {
 }
 
 /// The dry run's report: what a real run would upload, and how it would authenticate.
-fn plan(
-    items: &[UploadItem],
-    to_sign: &[usize],
-    index: &PackageIndex,
-    auth: &str,
-    args: &PypiUploadArgs,
-    printer: &Printer,
-) -> Outcome {
+fn render_plan(report: &PublishReport, args: &PypiUploadArgs, printer: &Printer) -> Outcome {
     let on = |value: bool| if value { "on" } else { "off" };
     printer.status(
         "Settings",
@@ -419,6 +267,12 @@ fn plan(
             on(args.print_hash),
         ),
     );
+    let auth = match report.credentials {
+        pypi_exchange::CredentialUsed::Token => "an API token (not checked)",
+        pypi_exchange::CredentialUsed::TrustedPublishing => {
+            "trusted publishing (token minted and revoked)"
+        }
+    };
     let mut table = String::from(
         "## trustpub: PyPI upload (dry run)\n\n| File | Size | SHA-256 | Attestation |\n|---|---|---|---|\n",
     );
@@ -426,37 +280,128 @@ fn plan(
         "Dry run",
         &format!(
             "{} file(s) would be uploaded to {} with {auth}",
-            items.len(),
-            index.upload_url()
+            report.files.len(),
+            report.upload_url
         ),
     );
-    for (i, item) in items.iter().enumerate() {
-        let attestation = if to_sign.contains(&i) {
-            "would be signed"
-        } else if item.attestations.is_some() {
-            "existing, checked"
-        } else {
-            "none"
+    for file in &report.files {
+        let attestation = match file.attestation {
+            AttestationState::WouldSign => "would be signed",
+            AttestationState::Existing(_) | AttestationState::Signed(_) => "existing, checked",
+            AttestationState::None => "none",
         };
         printer.status(
             "Would upload",
             &format!(
                 "{} ({})  sha256:{}  attestation: {attestation}",
-                item.dist.filename,
-                human_size(item.dist.size),
-                item.dist.sha256
+                file.filename,
+                human_size(file.size),
+                file.sha256
             ),
         );
         table.push_str(&format!(
             "| `{}` | {} | `{}` | {attestation} |\n",
-            item.dist.filename,
-            human_size(item.dist.size),
-            item.dist.sha256
+            file.filename,
+            human_size(file.size),
+            file.sha256
         ));
     }
     printer.summary(&table);
     printer.info("Dry run: nothing was signed or uploaded");
     Outcome::Success
+}
+
+/// Each file's outcome, the step summary, the counts; the exit code from the tally.
+fn render_report(report: &PublishReport, print_hash: bool, printer: &Printer) -> Outcome {
+    let mut table = String::from(
+        "## trustpub: PyPI upload\n\n| File | Size | Result | SHA-256 |\n|---|---|---|---|\n",
+    );
+    for file in &report.files {
+        let hash = if print_hash {
+            format!("  sha256:{}", file.sha256)
+        } else {
+            String::new()
+        };
+        let status = match &file.outcome {
+            FileOutcome::Uploaded => {
+                printer.status(
+                    "Uploaded",
+                    &format!("{} ({}){hash}", file.filename, human_size(file.size)),
+                );
+                "uploaded"
+            }
+            FileOutcome::AlreadyPresent => {
+                printer.status(
+                    "Present",
+                    &format!(
+                        "{} (the index already has this exact file){hash}",
+                        file.filename
+                    ),
+                );
+                "already present"
+            }
+            FileOutcome::Skipped => {
+                printer.status(
+                    "Skipped",
+                    &format!("{} (exists with the same hash){hash}", file.filename),
+                );
+                "skipped (exists)"
+            }
+            FileOutcome::SkippedDifferent { remote_sha256 } => {
+                let there = remote_sha256.as_deref().map_or_else(
+                    || "the index did not list its hash".to_owned(),
+                    |remote| format!("sha256 {remote} there"),
+                );
+                printer.warning(
+                    "Skipped a different file",
+                    &format!(
+                        "{}: the index already has a file with this name but other bytes ({there}, sha256 {} here); it was skipped (--skip-existing), so the index keeps its file. Pass --skip-existing=strict to make this an error",
+                        file.filename, file.sha256
+                    ),
+                );
+                "**skipped: different file exists**"
+            }
+            FileOutcome::NotAttempted { .. } => "not tried",
+            FileOutcome::Failed(err) => {
+                printer.error("Upload failed", &err.to_string());
+                "**failed**"
+            }
+            FileOutcome::NotSigned(failure) => {
+                printer.error(shared::sign_failure_title(failure), &failure.to_string());
+                "**attestation failed: not uploaded**"
+            }
+            FileOutcome::WouldUpload => "would upload",
+        };
+        table.push_str(&format!(
+            "| `{}` | {} | {status} | `{}` |\n",
+            file.filename,
+            human_size(file.size),
+            file.sha256
+        ));
+    }
+    let not_tried: Vec<&str> = report
+        .not_attempted()
+        .map(|file| file.filename.as_str())
+        .collect();
+    if let Some(FileOutcome::NotAttempted { reason }) =
+        report.not_attempted().next().map(|file| &file.outcome)
+    {
+        printer.error(
+            "Upload stopped",
+            &format!(
+                "{reason}, so {} other file(s) were not tried: {}. Fix the cause and run the same command again: files already on the index count as done",
+                not_tried.len(),
+                not_tried.join(", ")
+            ),
+        );
+    }
+    printer.summary(&table);
+    let tally = report.tally();
+    printer.info(&format!(
+        "{} uploaded, {} already present, {} skipped, {} failed",
+        tally.uploaded, tally.present, tally.skipped, tally.failed
+    ));
+    Outcome::from_counts(tally.done(), tally.failed)
 }
 
 /// Where to upload and the credentials that come with it, before flags and variables.
@@ -514,14 +459,14 @@ fn resolve_target(args: &PypiUploadArgs, context: &Context) -> Result<Target, Cl
     })
 }
 
-fn resolve_auth(
+/// The credentials, as twine finds them: `--user`/`--password` (or `TWINE_USERNAME` /
+/// `TWINE_PASSWORD`, `PYPI_TOKEN`) win over the `.pypirc`; without a password, trusted
+/// publishing. The library checks the token itself ([`PublishRun`]).
+fn resolve_credentials(
     args: &PypiUploadArgs,
     context: &Context,
-    index: &PackageIndex,
     target: Target,
-    printer: &Printer,
-) -> Result<Auth, CliError> {
-    // Flags and environment variables win over the .pypirc, as in twine.
+) -> Result<Credentials, CliError> {
     let user = args
         .user
         .clone()
@@ -534,311 +479,14 @@ fn resolve_auth(
         .filter(|p| !p.is_empty())
         .or_else(|| context.env.non_empty("PYPI_TOKEN").map(Secret::new))
         .or(target.password.filter(|p| !p.expose().is_empty()));
-    let Some(password) = password else {
-        if user != "__token__" {
-            return Err(CliError::Usage(format!(
-                "--user {user} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password"
-            )));
-        }
-        return Ok(Auth::Trusted);
-    };
-    printer.mask(password.expose());
-    if index.is_pypi_or_testpypi() && user != "__token__" {
-        return Err(CliError::Usage(
-            "password-based uploads are disabled on PyPI: use trusted publishing (no --password) or an API token with --user __token__".into(),
-        ));
-    }
-    // The token checks apply to every index (as gh-action-pypi-publish's do).
-    match check_token_shape(password.expose()) {
-        TokenShape::Damaged(problem) => return Err(CliError::Usage(problem)),
-        TokenShape::Unusual(problem) => printer.warning("Potentially invalid token", &problem),
-        TokenShape::NotPypi if user == "__token__" => printer.warning(
-            "Potentially invalid token",
-            "the username is __token__ but the password does not start with `pypi-`, as PyPI API tokens do: check that it is the token itself",
-        ),
-        TokenShape::NotPypi | TokenShape::Plausible => {}
-    }
-    Ok(Auth::Token {
-        username: user,
-        password,
-    })
-}
-
-/// gh-action-pypi-publish's "Upgrade to Trusted Publishing" nudge, on PyPI and TestPyPI only,
-/// with a pre-filled publisher form per project.
-fn upgrade_nudge(
-    dists: &[Distribution],
-    context: &Context,
-    index: &PackageIndex,
-    printer: &Printer,
-) {
-    if !index.is_pypi_or_testpypi() {
-        return;
-    }
-    let mut advice = "an explicit password or token was given, so trusted publishing is off. Trusted publishing needs no stored secret: add a trusted publisher for this workflow and drop the token".to_owned();
-    let mut projects: Vec<String> = dists
-        .iter()
-        .filter_map(|d| d.metadata.name.as_deref().map(normalize_name))
-        .collect();
-    projects.sort();
-    projects.dedup();
-    if let Some(github) = GithubContext::from_env(context.env.as_ref())
-        && let (Some(repository), Some(workflow)) =
-            (github.repository.as_deref(), github.workflow_filename())
-    {
-        let (owner, name) = repository.split_once('/').unwrap_or((repository, ""));
-        let links: Vec<String> = projects
-            .iter()
-            .filter_map(|project| {
-                index.publisher_settings_link(project, owner, name, workflow, None)
-            })
-            .collect();
-        if !links.is_empty() {
-            advice.push_str(&format!(": {}", links.join(" , ")));
-        }
-    }
-    printer.warning("Upgrade to Trusted Publishing", &advice);
-}
-
-/// `--print-hash`: what gh-action-pypi-publish's `print-hash.py` shows, before the upload.
-async fn print_hashes(dists: &[Distribution], printer: &Printer) -> Result<(), CliError> {
-    printer.info("Showing hash values of files to be uploaded:");
-    for dist in dists {
-        let owned = dist.clone();
-        let digests =
-            tokio::task::spawn_blocking(move || pypi_exchange::digests::file_digests(&owned))
-                .await
-                .map_err(|err| CliError::Internal(format!("hashing panicked: {err}")))?
-                .map_err(|err| CliError::Usage(format!("{}: {err}", dist.path.display())))?;
-        printer.info(&format!(
-            "{}
-  SHA256: {}
-  MD5: {}
-  BLAKE2-256: {}",
-            dist.path.display(),
-            digests.sha256,
-            digests.md5,
-            digests.blake2_256
-        ));
-    }
-    Ok(())
-}
-
-/// Attestations: on by default with trusted publishing to PyPI/TestPyPI; explicitly asked
-/// for, they need trusted publishing (PyPI refuses them otherwise).
-fn decide_attestations(
-    args: &PypiUploadArgs,
-    auth: &Auth,
-    index: &PackageIndex,
-    printer: &Printer,
-) -> Result<bool, CliError> {
-    let trusted = matches!(auth, Auth::Trusted);
-    match args.attestations {
-        Some(true) if !trusted => Err(CliError::Usage(
-            "--attestations needs trusted publishing: PyPI accepts attestations only from a trusted publisher's upload (drop --password, or pass --attestations false)".into(),
-        )),
-        Some(value) => Ok(value),
-        None if trusted && index.is_pypi_or_testpypi() => Ok(true),
-        None => {
-            if trusted {
-                printer.info(&format!(
-                    "Attestations are off by default for {} (not PyPI or TestPyPI); pass --attestations true if this index verifies PEP 740",
-                    index.host()
-                ));
-            }
-            Ok(false)
-        }
-    }
-}
-
-type Dists = (Collection, Vec<Distribution>);
-
-async fn read_and_validate(
-    args: &PypiUploadArgs,
-    printer: &Printer,
-) -> Result<Option<Dists>, CliError> {
-    let paths: Vec<PathBuf> = if args.paths.is_empty() {
-        vec![args.packages_dir.clone()]
-    } else {
-        args.paths.clone()
-    };
-    let collection = match tokio::task::spawn_blocking(move || collect(&paths)).await {
-        Ok(Ok(collection)) => collection,
-        Ok(Err(err)) => {
-            printer.error("Missing distributions", &err.to_string());
-            return Ok(None);
-        }
-        Err(err) => {
-            return Err(CliError::Internal(format!(
-                "reading the distributions panicked: {err}"
-            )));
-        }
-    };
-    for ignored in &collection.ignored {
-        printer.info(&format!("Ignoring {ignored}"));
-    }
-    // Reading is mostly I/O: more readers than cores keeps the disk busy.
-    let workers = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .max(4)
-        * 2;
-    let reads: Vec<Result<Distribution, Problem>> =
-        futures_util::stream::iter(collection.dists.clone())
-            .map(|path| async move {
-                let file = path.display().to_string();
-                match tokio::task::spawn_blocking(move || Distribution::read(&path)).await {
-                    Ok(Ok(dist)) => Ok(dist),
-                    Ok(Err(err)) => Err(Problem::from_read_error(&err)),
-                    Err(err) => Err(Problem::error(
-                        &file,
-                        None,
-                        format!("reading it failed unexpectedly: {err}"),
-                    )),
-                }
-            })
-            .buffered(workers)
-            .collect()
-            .await;
-    let mut problems = Vec::new();
-    let mut dists = Vec::new();
-    for read in reads {
-        match read {
-            Ok(dist) => dists.push(dist),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    problems.extend(validate(
-        &dists,
-        &ValidateOptions {
-            verify_metadata: args.verify_metadata,
-        },
-    ));
-    let errors = problems.iter().filter(|p| p.is_error()).count();
-    for problem in &problems {
-        match problem.severity {
-            Severity::Error => printer.error("Invalid distribution", &problem.to_string()),
-            Severity::Warning => printer.warning("Distribution check", &problem.to_string()),
-            Severity::Note => printer.info(&format!("note: {problem}")),
-        }
-    }
-    if errors > 0 {
-        printer.error(
-            "Nothing uploaded",
-            &format!("{errors} problem(s) in the distributions: nothing was uploaded. Fix them and run again"),
-        );
-        return Ok(None);
-    }
-    for dist in &dists {
-        printer.status(
-            "Checked",
-            &format!("{} ({})", dist.filename, human_size(dist.size)),
-        );
-    }
-    Ok(Some((collection, dists)))
-}
-
-fn report(results: &[FileResult], print_hash: bool, printer: &Printer) -> Outcome {
-    let mut table = String::from(
-        "## trustpub: PyPI upload\n\n| File | Size | Result | SHA-256 |\n|---|---|---|---|\n",
-    );
-    let (mut uploaded, mut present, mut skipped, mut failed) = (0, 0, 0, 0);
-    let mut not_tried = Vec::new();
-    for result in results {
-        let hash = if print_hash {
-            format!("  sha256:{}", result.sha256)
-        } else {
-            String::new()
-        };
-        let status = match &result.outcome {
-            Ok(FileStatus::Uploaded) => {
-                uploaded += 1;
-                printer.status(
-                    "Uploaded",
-                    &format!("{} ({}){hash}", result.filename, human_size(result.size)),
-                );
-                "uploaded"
-            }
-            Ok(FileStatus::AlreadyPresent) => {
-                present += 1;
-                printer.status(
-                    "Present",
-                    &format!(
-                        "{} (the index already has this exact file){hash}",
-                        result.filename
-                    ),
-                );
-                "already present"
-            }
-            Ok(FileStatus::Skipped) => {
-                skipped += 1;
-                printer.status(
-                    "Skipped",
-                    &format!("{} (exists with the same hash){hash}", result.filename),
-                );
-                "skipped (exists)"
-            }
-            Ok(FileStatus::SkippedDifferent { remote_sha256 }) => {
-                skipped += 1;
-                let there = remote_sha256.as_deref().map_or_else(
-                    || "the index did not list its hash".to_owned(),
-                    |remote| format!("sha256 {remote} there"),
-                );
-                printer.warning(
-                    "Skipped a different file",
-                    &format!(
-                        "{}: the index already has a file with this name but other bytes ({there}, sha256 {} here); it was skipped (--skip-existing), so the index keeps its file. Pass --skip-existing=strict to make this an error",
-                        result.filename, result.sha256
-                    ),
-                );
-                "**skipped: different file exists**"
-            }
-            Err(UploadError::NotAttempted { filename, .. }) => {
-                failed += 1;
-                not_tried.push(filename.clone());
-                "not tried"
-            }
-            Err(err) => {
-                failed += 1;
-                printer.error("Upload failed", &err.to_string());
-                "**failed**"
-            }
-        };
-        table.push_str(&format!(
-            "| `{}` | {} | {status} | `{}` |\n",
-            result.filename,
-            human_size(result.size),
-            result.sha256
-        ));
-    }
-    if !not_tried.is_empty() {
-        printer.error(
-            "Upload stopped",
-            &format!(
-                "the index refused the credentials, so {} other file(s) were not tried: {}",
-                not_tried.len(),
-                not_tried.join(", ")
-            ),
-        );
-    }
-    printer.summary(&table);
-    printer.info(&format!(
-        "{uploaded} uploaded, {present} already present, {skipped} skipped, {failed} failed"
-    ));
-    Outcome::from_counts(uploaded + present + skipped, failed)
-}
-
-/// `1.5 MiB`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+    match password {
+        Some(password) => Ok(Credentials::Token {
+            username: user,
+            password,
+        }),
+        None if user != "__token__" => Err(CliError::Usage(format!(
+            "--user {user} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password"
+        ))),
+        None => Ok(Credentials::Trusted),
     }
 }

@@ -88,7 +88,7 @@ fn describe(verified: &VerifiedBundle) -> String {
     if let Some(commit) = &claims.source_repository_digest {
         text.push_str(&format!(" at commit {commit}"));
     }
-    text.push_str(&crate::signing::rekor_suffix(verified));
+    text.push_str(&crate::shared::rekor_suffix(verified));
     text
 }
 

@@ -141,10 +141,23 @@ pub fn statement_subject(attestation: &Value) -> Result<(String, String, String)
     ))
 }
 
-/// Loads the attestation files of `dist`, checks each against it as PyPI will
-/// ([`check_subject`]; at most one per predicate type), and returns the upload's
-/// `attestations` field (a JSON array of attestation objects).
-pub fn load_existing(dist: &Distribution, paths: &[PathBuf]) -> Result<String, AttestationError> {
+/// The upload's `attestations` form field for these attestations: a JSON array of the
+/// attestation objects, each byte for byte as [`Attestation::to_json`] writes it (what
+/// gh-action-pypi-publish sends); `None` for none, as the field is then left out.
+pub fn upload_field(attestations: &[Attestation]) -> Option<String> {
+    if attestations.is_empty() {
+        return None;
+    }
+    let objects: Vec<String> = attestations.iter().map(Attestation::to_json).collect();
+    Some(format!("[{}]", objects.join(",")))
+}
+
+/// Loads the attestation files of `dist` and checks each against it as PyPI will
+/// ([`check_subject`]; at most one per predicate type).
+pub fn load_existing(
+    dist: &Distribution,
+    paths: &[PathBuf],
+) -> Result<Vec<Attestation>, AttestationError> {
     let mut seen: BTreeMap<PredicateType, &Path> = BTreeMap::new();
     let mut attestations = Vec::new();
     for path in paths {
@@ -163,9 +176,9 @@ pub fn load_existing(dist: &Distribution, paths: &[PathBuf]) -> Result<String, A
                 predicate_type,
             });
         }
-        attestations.push(attestation.to_json());
+        attestations.push(attestation);
     }
-    Ok(format!("[{}]", attestations.join(",")))
+    Ok(attestations)
 }
 
 #[cfg(test)]

@@ -69,11 +69,18 @@ fn loads_matching_files_into_the_upload_field() {
     let slsa_path = dir.path().join(format!("{WHEEL}.slsa.attestation"));
     fs_err::write(&slsa_path, slsa.to_json()).unwrap();
 
-    let field = load_existing(&dist, &[publish_path, slsa_path]).unwrap();
+    let loaded = load_existing(&dist, &[publish_path, slsa_path]).unwrap();
+    assert_eq!(loaded, [publish.clone(), slsa.clone()]);
+    let field = upload_field(&loaded).unwrap();
     assert_eq!(field, format!("[{},{}]", publish.to_json(), slsa.to_json()));
     let parsed: Vec<Value> = serde_json::from_str(&field).unwrap();
     assert_eq!(parsed.len(), 2);
-    assert_eq!(load_existing(&dist, &[]).unwrap(), "[]");
+    assert!(load_existing(&dist, &[]).unwrap().is_empty());
+    assert_eq!(
+        upload_field(&[]),
+        None,
+        "no attestations: the field is left out"
+    );
 }
 
 #[test]

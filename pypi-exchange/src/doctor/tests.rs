@@ -88,7 +88,7 @@ fn a_matching_token_passes_every_check() {
     .with_project("sampleproject");
     let comparison = doctor.compare_claims(&claims_with(json!({})));
     assert_eq!(codes(&comparison.findings), Vec::<&str>::new());
-    let verdicts: Vec<(&str, Verdict)> = comparison
+    let verdicts: Vec<(PublisherField, Verdict)> = comparison
         .checks
         .iter()
         .map(|c| (c.field, c.verdict))
@@ -96,11 +96,11 @@ fn a_matching_token_passes_every_check() {
     assert_eq!(
         verdicts,
         [
-            ("repository", Verdict::Match),
-            ("owner id", Verdict::Unchecked),
-            ("workflow filename", Verdict::Match),
-            ("environment", Verdict::Match),
-            ("event", Verdict::Match),
+            (PublisherField::Repository, Verdict::Match),
+            (PublisherField::OwnerId, Verdict::Unchecked),
+            (PublisherField::WorkflowFilename, Verdict::Match),
+            (PublisherField::Environment, Verdict::Match),
+            (PublisherField::Event, Verdict::Match),
         ]
     );
     let form = comparison.form.unwrap();
@@ -190,7 +190,10 @@ fn reusable_workflows() {
     let row = cross.checks.last().unwrap();
     assert_eq!(
         (row.field, row.verdict),
-        ("reusable workflow repository", Verdict::Mismatch)
+        (
+            PublisherField::ReusableWorkflowRepository,
+            Verdict::Mismatch
+        )
     );
 
     // Same repository: it works, but PyPI matches the called file.
@@ -375,6 +378,61 @@ async fn refusals_are_translated_into_changes() {
     `invalid-publisher`: valid token, but no corresponding publisher (Check failed for optional claim 'environment')
     the trusted publisher on HOST names an environment, and this job's `environment` claim is `pypi`: set `environment: <name>` on the publishing job exactly as registered (compared case-insensitively), or change the environment in the publisher
     ");
+}
+
+#[tokio::test]
+async fn unknown_codes_and_html_answers_are_reported_plainly() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_/oidc/mint-token"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Token request failed",
+            "errors": [{"code": "quota-exceeded", "description": "too many tokens today"}]
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/_/oidc/mint-token"))
+        .respond_with(ResponseTemplate::new(422).set_body_raw(
+            "<html><head><title>Unprocessable</title></head></html>",
+            "text/html",
+        ))
+        .mount(&server)
+        .await;
+    let doctor = doctor(
+        &format!("{}/legacy/", server.uri()),
+        Expectations::default(),
+    );
+    let attempt = doctor
+        .attempt_exchange(&ambient(&github_claims()), &Masks::default())
+        .await;
+    let ExchangeOutcome::Refused { errors, fixes, .. } = &attempt.outcome else {
+        panic!("{attempt:?}");
+    };
+    assert_eq!(errors[0].code.as_deref(), Some("quota-exceeded"));
+    assert_eq!(errors[0].description, "too many tokens today");
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert!(
+        fixes[0].starts_with("`quota-exceeded` is not an error code trustpub knows"),
+        "{fixes:?}"
+    );
+    assert_eq!(
+        attempt.findings[0].title,
+        "PyPI refused the token: `quota-exceeded`"
+    );
+
+    let attempt = doctor
+        .attempt_exchange(&ambient(&github_claims()), &Masks::default())
+        .await;
+    let ExchangeOutcome::Failed { detail } = &attempt.outcome else {
+        panic!("{attempt:?}");
+    };
+    assert!(
+        detail.contains("answered 422: an HTML page titled \"Unprocessable\""),
+        "{detail}"
+    );
+    assert_eq!(codes(&attempt.findings), ["exchange-failed"]);
 }
 
 #[tokio::test]

@@ -358,7 +358,9 @@ impl Exchange for PypiExchange {
     fn is_transient(error: &PypiExchangeError) -> bool {
         match error {
             PypiExchangeError::Http(HttpError::Transport { .. }) => true,
-            PypiExchangeError::Unexpected { status, .. } => *status == 429 || *status >= 500,
+            PypiExchangeError::Unexpected { status, .. } => {
+                oidc_core::RetryPolicy::is_retryable_code(*status)
+            }
             _ => false,
         }
     }

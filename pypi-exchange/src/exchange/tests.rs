@@ -306,10 +306,85 @@ async fn every_warehouse_code_gets_a_hint() {
 }
 
 #[tokio::test]
+async fn an_unknown_code_is_a_typed_refusal_not_a_failure() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_/oidc/mint-token"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(serde_json::json!({
+            "message": "Token request failed",
+            "errors": [
+                {"code": "quota-exceeded", "description": "too many tokens today"},
+                {"code": "invalid-token", "description": "malformed or invalid token"}
+            ]
+        })))
+        .mount(&server)
+        .await;
+    let err = exchange(&server)
+        .await
+        .mint(&ambient(github_claims()))
+        .await
+        .unwrap_err();
+    let PypiExchangeError::Rejected { errors, .. } = &err else {
+        panic!("not a refusal: {err:?}");
+    };
+    assert_eq!(
+        errors.iter().map(|e| e.code.clone()).collect::<Vec<_>>(),
+        [
+            crate::explain::MintErrorCode::Other("quota-exceeded".into()),
+            crate::explain::MintErrorCode::InvalidToken
+        ]
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("  * `quota-exceeded`: too many tokens today\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - `quota-exceeded` is not an error code trustpub knows"),
+        "{text}"
+    );
+    assert!(text.contains("could not verify the token"), "{text}");
+}
+
+#[tokio::test]
+async fn an_html_refusal_is_summarised_not_parsed() {
+    // A proxy or a maintenance page answers in place of Warehouse: no panic, no raw page,
+    // the step, the host and the page's title.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_/oidc/mint-token"))
+        .respond_with(ResponseTemplate::new(422).set_body_raw(
+            "<!DOCTYPE html><html><head><title>Unprocessable Entity</title></head><body><h1>422</h1>\n::error::x</body></html>",
+            "text/html; charset=utf-8",
+        ))
+        .mount(&server)
+        .await;
+    let err = exchange(&server)
+        .await
+        .mint(&ambient(github_claims()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PypiExchangeError::Unexpected { status: 422, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with("token minting failed: 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("answered 422: an HTML page titled \"Unprocessable Entity\""),
+        "{text}"
+    );
+    assert!(!text.contains("::error::"), "{text}");
+}
+
+#[tokio::test]
 async fn testpypi_rejections_mention_its_separate_publishers() {
     let ambient = ambient(github_claims());
     let errors = vec![MintError {
-        code: "invalid-publisher".into(),
+        code: crate::explain::MintErrorCode::InvalidPublisher,
         description: "valid token, but no corresponding publisher (Publisher with matching claims was not found)".into(),
     }];
     let hints = crate::explain::hints("test.pypi.org", &errors, &ambient.claims, true);

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use oidc_core::HttpError;
+use oidc_core::http::{RetryError, ServerWait};
+use oidc_core::{HttpError, RetryPolicy};
 
 /// Why one file was not uploaded.
 #[derive(Debug, thiserror::Error)]
@@ -81,13 +82,12 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// Worth another attempt: 429, 5xx, a lost connection.
+    /// Worth another attempt: a lost connection, a timeout, or a status oidc-core's retry rule
+    /// retries ([`RetryPolicy::is_retryable_code`]: 408, 429, 5xx but 501/505).
     pub fn is_transient(&self) -> bool {
         match self {
-            UploadError::Rejected { status, .. } => {
-                *status == 429 || *status == 408 || *status >= 500
-            }
-            UploadError::Transport { .. } => true,
+            UploadError::Rejected { status, .. } => RetryPolicy::is_retryable_code(*status),
+            UploadError::Transport { source, .. } => source.is_transport(),
             _ => false,
         }
     }
@@ -115,6 +115,27 @@ impl UploadError {
         match self {
             UploadError::Rejected { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+}
+
+impl RetryError for UploadError {
+    /// The index asked (`Retry-After`) for a longer pause than the retry policy takes: its
+    /// message says how long, and the file is not tried again.
+    fn server_asked_to_wait(self, wait: ServerWait) -> Self {
+        match self {
+            UploadError::Rejected {
+                filename,
+                status,
+                message,
+                retry_after,
+            } => UploadError::Rejected {
+                filename,
+                status,
+                message: format!("{message}; {wait}"),
+                retry_after,
+            },
+            other => other,
         }
     }
 }

@@ -27,8 +27,8 @@ pub(crate) fn text_fields(item: &UploadItem) -> Vec<(&'static str, String)> {
     fields.push(("pyversion", dist.pyversion().to_owned()));
     fields.push(("sha256_digest", dist.sha256.clone()));
     fields.push(("blake2_256_digest", dist.blake2_256.clone()));
-    if let Some(attestations) = &item.attestations {
-        fields.push(("attestations", attestations.clone()));
+    if let Some(attestations) = crate::attestation::upload_field(&item.attestations) {
+        fields.push(("attestations", attestations));
     }
     fields
 }

@@ -1,10 +1,14 @@
 //! The legacy upload API: one streamed multipart POST per distribution.
 //!
 //! Each file is sent with its metadata fields, its digests and `content` streamed from disk
-//! with an explicit length (never the whole file in memory). Retries (429, 5xx, lost
-//! connections) rebuild the body from the file. An upload is idempotent: PyPI answers 200 to
-//! an identical re-upload, and a `File already exists` is reconciled against the index's simple
-//! API, so a re-run after a partial failure finishes the job. Wheels go before sdists; up to
+//! with an explicit length (never the whole file in memory). Retries (lost connections,
+//! timeouts, 408, 429, 5xx but 501/505) go through oidc-core's retry helper
+//! ([`RetryPolicy::run`], with [`UploadOptions::retry`]) and rebuild the body from the file; a
+//! `Retry-After` longer than the policy's longest wait ends the retries with an error that says
+//! how long the index asked. An upload is safe to repeat: PyPI answers 200 to an identical
+//! re-upload, a `File already exists` is reconciled against the index's simple API, and after
+//! the last failed attempt a lost answer is checked the same way (the index may have stored the
+//! file), so a re-run after a partial failure finishes the job. Wheels go before sdists; up to
 //! `concurrency` files are in flight.
 
 pub mod answer;
@@ -16,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
+use oidc_core::http::Attempt;
 use oidc_core::process::BoxFuture;
 use oidc_core::{HttpClient, RetryPolicy, Secret};
 use url::Url;
@@ -97,13 +102,13 @@ impl Default for UploadOptions {
     }
 }
 
-/// One file to upload, with the attestations to send along (a JSON array, PEP 740).
+/// One file to upload, with the PEP 740 attestations to send along.
 #[derive(Debug, Clone)]
 pub struct UploadItem {
     /// The distribution, already read and validated.
     pub dist: Distribution,
-    /// The `attestations` field: a JSON array of attestation objects.
-    pub attestations: Option<String>,
+    /// Its attestations (none: the `attestations` field is left out).
+    pub attestations: Vec<crate::attestation::Attestation>,
 }
 
 /// What happened to one file.
@@ -272,47 +277,46 @@ impl Uploader {
         {
             return Ok(status);
         }
-        let policy = &self.options.retry;
-        let mut attempt = 1;
-        loop {
-            let (username, password) = credentials.credentials().await?;
-            reporter.started(&dist.filename, dist.size);
-            let result = form::send(
-                &self.http,
-                self.index.upload_url(),
-                item,
-                &username,
-                &password,
-                reporter,
-            )
+        // One attempt: fresh credentials (a long run may outlive a token), the file streamed
+        // again from disk. A lost connection or a retryable status is tried again through
+        // the shared retry helper; the index's "exists" answer is reconciled below.
+        let outcome = self
+            .options
+            .retry
+            .run(&dist.filename, |_| async {
+                let (username, password) = match credentials.credentials().await {
+                    Ok(credentials) => credentials,
+                    Err(err) => return Attempt::Fail(err),
+                };
+                reporter.started(&dist.filename, dist.size);
+                let result = form::send(
+                    &self.http,
+                    self.index.upload_url(),
+                    item,
+                    &username,
+                    &password,
+                    reporter,
+                )
+                .await;
+                match result {
+                    Ok(()) => Attempt::Done(FileStatus::Uploaded),
+                    Err(err) if err.is_transient() => Attempt::Retry {
+                        retry_after: err.retry_after(),
+                        error: err,
+                    },
+                    Err(err) => Attempt::Fail(err),
+                }
+            })
             .await;
-            let last = attempt >= policy.max_attempts.max(1);
-            match result {
-                Ok(()) => return Ok(FileStatus::Uploaded),
-                Err(err) if err.is_file_exists() => {
-                    return self.reconcile(dist, err, credentials).await;
-                }
-                Err(err) if !last && err.is_transient() => {
-                    let wait = policy.delay(attempt, err.retry_after());
-                    tracing::warn!(
-                        "{}: {err}; retrying in {:.1}s (attempt {}/{})",
-                        dist.filename,
-                        wait.as_secs_f64(),
-                        attempt + 1,
-                        policy.max_attempts
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(err) => {
-                    // The server may have stored the file before the connection broke: a
-                    // lost response is not a failed upload if the index has the file now.
-                    if err.is_transient() && self.index_has_same(dist, credentials).await {
-                        return Ok(FileStatus::AlreadyPresent);
-                    }
-                    return Err(err);
-                }
+        match outcome {
+            Ok(status) => Ok(status),
+            Err(err) if err.is_file_exists() => self.reconcile(dist, err, credentials).await,
+            // The server may have stored the file before the connection broke: a lost
+            // response is not a failed upload if the index has the file now.
+            Err(err) if err.is_transient() && self.index_has_same(dist, credentials).await => {
+                Ok(FileStatus::AlreadyPresent)
             }
+            Err(err) => Err(err),
         }
     }
 

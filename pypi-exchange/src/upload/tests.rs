@@ -58,7 +58,7 @@ fn write_sdist(dir: &Path, name: &str, version: &str) -> Distribution {
 fn item(dist: Distribution) -> UploadItem {
     UploadItem {
         dist,
-        attestations: None,
+        attestations: Vec::new(),
     }
 }
 
@@ -223,6 +223,67 @@ async fn honours_retry_after_on_429() {
         .await;
     assert_eq!(result.outcome.unwrap(), FileStatus::Uploaded);
     assert!(started.elapsed() >= Duration::from_millis(950));
+}
+
+/// A refusal (400 that is not an "exists" answer, 401, 403) is sent once: only the retry
+/// helper's retryable statuses are tried again.
+#[tokio::test]
+async fn refusals_are_not_retried() {
+    for status in [400, 401, 403] {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = write_wheel(dir.path(), "sample", "1.0");
+        let server = MockServer::start().await;
+        let bodies = recording(
+            &server,
+            vec![
+                ResponseTemplate::new(status).set_body_json(serde_json::json!({"message": "no"})),
+                ResponseTemplate::new(200),
+            ],
+        )
+        .await;
+        let result = uploader(&server, fast())
+            .upload_one(
+                item(dist),
+                &token(),
+                &(Arc::new(NoReport) as Arc<dyn UploadReporter>),
+            )
+            .await;
+        let err = result.outcome.unwrap_err();
+        assert!(
+            matches!(err, UploadError::Rejected { status: s, .. } if s == status),
+            "{err:?}"
+        );
+        assert_eq!(bodies.lock().unwrap().len(), 1, "status {status}");
+    }
+}
+
+/// A `Retry-After` longer than the policy's longest wait (2 s here): no sleep, no second
+/// attempt, and the error says how long the index asked.
+#[tokio::test]
+async fn a_long_retry_after_ends_the_retries_and_says_how_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = write_wheel(dir.path(), "sample", "1.0");
+    let server = MockServer::start().await;
+    let bodies = recording(
+        &server,
+        vec![
+            ResponseTemplate::new(429).insert_header("Retry-After", "600"),
+            ResponseTemplate::new(200),
+        ],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let result = uploader(&server, fast())
+        .upload_one(
+            item(dist),
+            &token(),
+            &(Arc::new(NoReport) as Arc<dyn UploadReporter>),
+        )
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+    let err = result.outcome.unwrap_err();
+    insta::assert_snapshot!(err, @"sample-1.0-py3-none-any.whl: the index refused the upload (429): an empty body; the server asked to wait 600 s before another attempt, longer than trustpub waits between attempts (2 s): not retried, run the job again later");
 }
 
 fn exists_response(filename: &str) -> ResponseTemplate {

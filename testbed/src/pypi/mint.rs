@@ -2,7 +2,9 @@
 //!
 //! The mint follows Warehouse's steps and error codes in order: `invalid-payload` (pydantic's text for the body,
 //! then `malformed JWT`, then `unknown trusted publishing issuer`), `not-enabled`, `invalid-token`,
-//! `invalid-pending-publisher`, `invalid-publisher` (with the matching reason), `invalid-reuse-token`.
+//! `invalid-pending-publisher`, `invalid-publisher` (with the matching reason), `invalid-reuse-token`. With
+//! trusted publishing switched off, only `/_/oidc/audience` answers 403; the mint answers `not-enabled` after
+//! the payload and issuer checks, as Warehouse's `mint_token_from_oidc` does.
 
 use std::sync::Arc;
 
@@ -63,9 +65,6 @@ pub(crate) async fn mint_token(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    if !state.config.trusted_publishing {
-        return disabled();
-    }
     let mut record = MintRecord {
         at: now_unix(),
         path: uri.path().to_owned(),
@@ -114,7 +113,11 @@ fn mint(state: &PypiState, body: &[u8], record: &mut MintRecord) -> Result<(Stri
             "unknown trusted publishing issuer",
         ));
     };
-    if *service == "github" && !state.config.github_provider {
+    // Warehouse's `request.flags.disallow_oidc(<the issuer's flag>)` is true when trusted publishing is off
+    // altogether (`DISALLOW_OIDC`) or for this provider, and either way the mint answers `not-enabled` (only the
+    // audience route answers 403).
+    let provider_off = *service == "github" && !state.config.github_provider;
+    if !state.config.trusted_publishing || provider_off {
         return Err(refusal(
             "not-enabled",
             format!("{service} trusted publishing functionality not enabled"),

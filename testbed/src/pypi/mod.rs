@@ -43,8 +43,8 @@ use crate::sigstore::TrustMaterial;
 pub struct PypiConfig {
     /// What `/_/oidc/audience` announces and the mint requires: `pypi`, or `testpypi` to play TestPyPI.
     pub audience: String,
-    /// `false` plays an index with trusted publishing switched off: `/_/oidc/audience` and the mint answer 403
-    /// `Trusted publishing functionality not enabled`.
+    /// `false` plays an index with trusted publishing switched off: `/_/oidc/audience` answers 403
+    /// `Trusted publishing functionality not enabled` and the mint `not-enabled` (burn-token answers 403).
     pub trusted_publishing: bool,
     /// `false` switches off the GitHub provider only: the mint answers `not-enabled`.
     pub github_provider: bool,

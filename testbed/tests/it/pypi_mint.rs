@@ -48,7 +48,7 @@ async fn audience_route() {
 }
 
 #[tokio::test]
-async fn disabled_index_answers_403() {
+async fn a_disabled_index_refuses_the_audience_and_the_mint_like_warehouse() {
     let config = TestbedConfig {
         pypi: PypiConfig {
             trusted_publishing: false,
@@ -67,14 +67,24 @@ async fn disabled_index_answers_403() {
         response.json::<Value>().await.unwrap(),
         json!({"message": "Trusted publishing functionality not enabled"})
     );
+    // Warehouse's mint checks the payload and the issuer first, then answers `not-enabled`.
     let (status, body) = mint(&testbed, "x").await;
+    assert_eq!(status, 422);
     assert_eq!(
-        (status, body),
+        one(mint_errors(&body)),
+        ("invalid-payload".to_owned(), "malformed JWT".to_owned())
+    );
+    let (status, body) = mint(&testbed, &testbed.id_token("pypi").unwrap()).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["message"], "Token request failed");
+    assert_eq!(
+        one(mint_errors(&body)),
         (
-            403,
-            json!({"message": "Trusted publishing functionality not enabled"})
+            "not-enabled".to_owned(),
+            "github trusted publishing functionality not enabled".to_owned()
         )
     );
+    assert_eq!(testbed.records().mints.len(), 2);
 }
 
 #[tokio::test]

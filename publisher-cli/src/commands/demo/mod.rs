@@ -183,7 +183,9 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<Outcome, CliError
     samples::write_python_dists(&strict_dist, "trustpub-demo-strict", "1.0.0")
         .map_err(|err| CliError::Internal(err.to_string()))?;
     match super::pypi::upload(&upload_args(&testbed, strict_dist), &context, printer).await {
-        Err(CliError::Exchange(explanation)) => {
+        Err(CliError::Pypi(pypi_exchange::PublishRunError::Exchange(
+            oidc_core::ObtainError::Exchange(explanation),
+        ))) => {
             printer.info(&format!(
                 "   trustpub explains the refusal (exit code 3 in a real run):\n\n{explanation}"
             ));

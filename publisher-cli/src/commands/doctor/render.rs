@@ -2,8 +2,8 @@
 //! summary. Both show claims and findings only: there is no token in a [`Diagnosis`].
 
 use oidc_core::doctor::{
-    ClaimRow, Conclusion, Diagnosis, ExchangeOutcome, FieldCheck, Finding, Mode, PublisherForm,
-    Verdict, unix_now,
+    ClaimRow, CompareRule, Conclusion, Diagnosis, ExchangeOutcome, FieldCheck, Finding, Mode,
+    PublisherForm, Verdict, unix_now,
 };
 
 use crate::exit::Outcome;
@@ -106,7 +106,7 @@ fn check_line(check: &FieldCheck) -> String {
     let value = check.value.as_deref().unwrap_or("(none)");
     let how = match (&check.expected, check.verdict) {
         (None, _) => format!("not compared: no --expect-*; `{}`", check.claim),
-        (Some(expected), _) if check.rule == "required" => {
+        (Some(expected), _) if check.rule == CompareRule::Required => {
             format!("must be {expected}; `{}`", check.claim)
         }
         (Some(expected), _) => format!("expected `{expected}`, {}; `{}`", check.rule, check.claim),

@@ -16,8 +16,9 @@ use oidc_core::{
 use registry_exchange::{BrokerExchange, BrokerOptions, RegistryKind};
 use testbed::{CratesIoPublisher, Testbed, TestbedConfig};
 
+/// Runs the example (public so that `tests/run_examples.rs` can run it too).
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+pub async fn main() -> Result<(), Box<dyn Error>> {
     // A simulated GitHub Actions job, and a crates.io where `example-crate` trusts its workflow.
     let testbed = Testbed::start(TestbedConfig::default()).await?;
     let job = testbed.identity();

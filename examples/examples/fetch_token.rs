@@ -10,8 +10,9 @@ use oidc_core::process::TokioRunner;
 use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, TokenRequest};
 use testbed::{Testbed, TestbedConfig};
 
+/// Runs the example (public so that `tests/run_examples.rs` can run it too).
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A simulated GitHub Actions job: the issuer, its CA, and the variables a runner sets.
     let testbed = Testbed::start(TestbedConfig::default()).await?;
     let env = Arc::new(MapEnv::new().with_all(testbed.github_env()));

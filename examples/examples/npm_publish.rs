@@ -10,20 +10,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use npm_exchange::{
-    MaskSink, NpmRegistry, NpmSettings, PackageOutcome, ProvenanceMode, PublishObserver,
-    PublishRun, PublishSettings,
+    MaskSink, NpmRegistry, NpmSettings, PackageOutcome, PublishObserver, PublishRun,
+    PublishSettings,
 };
 use oidc_core::{
-    Detector, EventPolicy, HttpClient, HttpConfig, MapEnv, ProviderContext, SigstoreConfig,
-    TokioRunner,
+    Detector, HttpClient, HttpConfig, MapEnv, ProviderContext, SigstoreConfig, TokioRunner,
 };
 use testbed::{NpmPublisher, Testbed, TestbedConfig};
 
 /// The package this example publishes.
 const PACKAGE: &str = "@example/hello";
 
+/// Runs the example (public so that `tests/run_examples.rs` can run it too).
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+pub async fn main() -> Result<(), Box<dyn Error>> {
     // A simulated GitHub Actions job, and an npm registry where `@example/hello` trusts the
     // job's workflow.
     let testbed = Testbed::start(TestbedConfig::default()).await?;
@@ -51,21 +51,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         runner: Arc::new(TokioRunner),
         http: http.clone(),
     });
-    let settings = PublishSettings {
-        paths: vec![tarball],
-        registry: Some(NpmRegistry::parse(testbed.npm_registry_url().as_str())?),
-        tag: None,
-        access: None,
-        token: None,
-        npm: NpmSettings::load(&env, dir.path())?,
-        trusted_publishing: true,
-        provenance: ProvenanceMode::Auto, // `Required`: an unmet npm condition fails the package
-        provenance_file: None,
-        sigstore: Some(sigstore),
-        concurrency: 4,
-        dry_run: false,
-        policy: EventPolicy,
-    };
+    let mut settings = PublishSettings::new(vec![tarball], NpmSettings::load(&env, dir.path())?);
+    // The testbed's registry and Sigstore instead of npmjs.com and the public-good instance.
+    settings.registry = Some(NpmRegistry::parse(testbed.npm_registry_url().as_str())?);
+    settings.sigstore = Some(sigstore);
     let report = PublishRun::new(http, &detector, &env, settings)
         .run(&Progress)
         .await?;

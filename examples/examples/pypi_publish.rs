@@ -14,8 +14,9 @@ use oidc_core::{Detector, HttpClient, HttpConfig, MapEnv, ProviderContext};
 use pypi_exchange::{AttestationMode, PackageIndex, PublishRun, PublishSettings};
 use testbed::{PypiPublisher, Testbed, TestbedConfig};
 
+/// Runs the example (public so that `tests/run_examples.rs` can run it too).
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A simulated GitHub Actions job and a PyPI with a trusted publisher for `example-pkg`.
     let testbed = Testbed::start(TestbedConfig::default()).await?;
     let job = testbed.identity();

@@ -17,13 +17,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use npm_exchange::{
-//!     MaskSink, NpmSettings, ProvenanceMode, PublishObserver, PublishRun, PublishSettings,
-//! };
-//! use oidc_core::{
-//!     Detector, EventPolicy, HttpClient, HttpConfig, ProcessEnv, ProviderContext,
-//!     SigstoreConfig, TokioRunner,
-//! };
+//! use npm_exchange::{MaskSink, NpmSettings, PublishObserver, PublishRun, PublishSettings};
+//! use oidc_core::{Detector, HttpClient, HttpConfig, ProcessEnv, ProviderContext, TokioRunner};
 //!
 //! /// Masks each secret in the job log the moment it exists (the library never prints).
 //! struct Job;
@@ -39,18 +34,9 @@
 //! let runner = Arc::new(TokioRunner);
 //! let context = ProviderContext { env: Arc::new(ProcessEnv), runner, http: http.clone() };
 //! let detector = Detector::new(&context);
-//! let settings = PublishSettings {
-//!     paths: vec!["dist".into()],
-//!     npm: NpmSettings::load(&ProcessEnv, &std::env::current_dir()?)?, // .npmrc, NPM_CONFIG_*
-//!     registry: None, tag: None, access: None, token: None, // npm's own choices
-//!     trusted_publishing: true,
-//!     provenance: ProvenanceMode::Auto, // signed whenever npm's conditions hold
-//!     provenance_file: None,
-//!     sigstore: Some(SigstoreConfig::public_good()),
-//!     concurrency: 4,
-//!     dry_run: false,
-//!     policy: EventPolicy, // refuses `pull_request_target`; not optional
-//! };
+//! // npm's own choices (.npmrc, NPM_CONFIG_*), provenance whenever npm's conditions hold.
+//! let npm = NpmSettings::load(&ProcessEnv, &std::env::current_dir()?)?;
+//! let settings = PublishSettings::new(vec!["dist".into()], npm);
 //! let report = PublishRun::new(http, &detector, &ProcessEnv, settings).run(&Job).await?;
 //! for package in &report.packages {
 //!     println!("{}: {:?} {}", package.label, package.outcome, package.integrity);

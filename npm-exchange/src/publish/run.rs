@@ -83,6 +83,29 @@ pub struct PublishSettings {
     pub policy: EventPolicy,
 }
 
+impl PublishSettings {
+    /// Trusted publishing of `paths` with npm's own choices from `npm` (the `.npmrc` files and
+    /// `NPM_CONFIG_*`: registry, tag, access per package): provenance whenever npm's conditions
+    /// hold, signed with the public-good Sigstore; 4 packages at once.
+    pub fn new(paths: Vec<PathBuf>, npm: NpmSettings) -> Self {
+        Self {
+            paths,
+            registry: None,
+            tag: None,
+            access: None,
+            token: None,
+            npm,
+            trusted_publishing: true,
+            provenance: ProvenanceMode::Auto,
+            provenance_file: None,
+            sigstore: Some(SigstoreConfig::public_good()),
+            concurrency: 4,
+            dry_run: false,
+            policy: EventPolicy,
+        }
+    }
+}
+
 /// Run-wide things worth telling the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunNotice {

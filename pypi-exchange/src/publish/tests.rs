@@ -391,7 +391,11 @@ async fn when_the_first_attestation_fails_nothing_is_uploaded() {
     let PublishRunError::Signing { failures } = &err else {
         panic!("{err:?}");
     };
-    assert_eq!(failures.len(), 1, "the first file stopped the run: {failures:?}");
+    assert_eq!(
+        failures.len(),
+        1,
+        "the first file stopped the run: {failures:?}"
+    );
     assert!(job.testbed.pypi_files("lib-run").is_empty());
     let records = job.testbed.records();
     assert_eq!(records.certificates_issued.len(), 1);
@@ -408,15 +412,23 @@ async fn uploads_overlap_the_signing_of_later_files() {
     for minor in 0..(SIGNING_CONCURRENCY + 4) {
         write_wheel(dir.path(), "lib-run", &format!("7.{minor}"));
     }
-    job.testbed
-        .sigstore_faults()
-        .set_latency(std::time::Duration::ZERO, std::time::Duration::from_millis(150));
+    job.testbed.sigstore_faults().set_latency(
+        std::time::Duration::ZERO,
+        std::time::Duration::from_millis(150),
+    );
     let heard = Heard::default();
     let report = job.run(job.settings(dir.path()), &heard).await.unwrap();
 
-    assert_eq!(report.tally().uploaded, SIGNING_CONCURRENCY + 4, "{report:?}");
+    assert_eq!(
+        report.tally().uploaded,
+        SIGNING_CONCURRENCY + 4,
+        "{report:?}"
+    );
     let lines = heard.lines();
-    let last_signed = lines.iter().rposition(|l| l.starts_with("signed ")).unwrap();
+    let last_signed = lines
+        .iter()
+        .rposition(|l| l.starts_with("signed "))
+        .unwrap();
     let uploads_before = lines[..last_signed]
         .iter()
         .filter(|l| l.starts_with("upload "))

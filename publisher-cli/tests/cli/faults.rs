@@ -36,6 +36,10 @@ const CASES: &[(&str, &str)] = &[
         "the upload answers 429 with `Retry-After` as an HTTP date 1-2 s ahead",
     ),
     (
+        "rate_limited_retry_after_too_long",
+        "the upload answers 429 with `Retry-After: 600`",
+    ),
+    (
         "reset_after_bytes",
         "the connection breaks after 1 KiB of the upload body",
     ),
@@ -441,6 +445,38 @@ async fn rate_limited_retry_after_date() {
         httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2))
     })
     .await;
+}
+
+/// A wait longer than trustpub waits between attempts is not slept through (a CI job would hang
+/// for ten minutes) nor cut short (the index asked for it): the file fails at once, saying how
+/// long the index asked, and a later run uploads it.
+#[tokio::test]
+async fn rate_limited_retry_after_too_long() {
+    let scenario = Scenario::new("slow-down-long", &["1.0"]).await;
+    scenario.testbed.pypi_faults().fail_next(
+        PypiRoute::Upload,
+        1,
+        PypiFault::Status {
+            status: 429,
+            retry_after: Some("600".into()),
+        },
+    );
+    let args = scenario.args(scenario.testbed.pypi_upload_url().as_str(), false);
+    let started = std::time::Instant::now();
+    let output = scenario.run(&args, &scenario.testbed.github_env()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the 600 s wait was slept through: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    assert_contains(&output, "600 s");
+    assert!(scenario.testbed.pypi_files("slow-down-long").is_empty());
+    let outcome = scenario.outcome(&output);
+    check_row(
+        "rate_limited_retry_after_too_long",
+        &outcome.rerun(scenario.rerun(&args).await),
+    );
 }
 
 #[tokio::test]

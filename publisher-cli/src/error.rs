@@ -34,6 +34,9 @@ pub enum CliError {
     /// `pypi upload` stopped before uploading anything.
     #[error(transparent)]
     Pypi(#[from] PublishRunError),
+    /// The `.pypirc` or twine's repository options are unusable.
+    #[error(transparent)]
+    Pypirc(#[from] pypi_exchange::pypirc::PypircError),
     /// `npm publish` stopped before publishing anything.
     #[error(transparent)]
     Npm(#[from] npm_exchange::PublishRunError),
@@ -58,6 +61,7 @@ impl CliError {
             CliError::Http(_) => Outcome::Identity,
             CliError::Sigstore(err) => shared::sigstore_outcome(err),
             CliError::Pypi(err) => pypi_outcome(err),
+            CliError::Pypirc(_) => Outcome::Usage,
             CliError::Npm(err) => npm_outcome(err),
             #[cfg(feature = "demo")]
             CliError::Testbed(_) => Outcome::Internal,
@@ -74,6 +78,7 @@ impl CliError {
             CliError::Http(_) => "Network error",
             CliError::Sigstore(err) => shared::sigstore_title(err),
             CliError::Pypi(err) => pypi_title(err),
+            CliError::Pypirc(_) => "Usage error",
             CliError::Npm(err) => npm_title(err),
             #[cfg(feature = "demo")]
             CliError::Testbed(_) => "Demo failed",

@@ -5,7 +5,8 @@
 //! `pypi testpypi`), each section may set `repository`, `username` and `password`, and
 //! `[server-login]` gives default credentials. `pypi` always has PyPI's upload URL and
 //! `testpypi` TestPyPI's (when listed), so neither needs a section. Flags and environment
-//! variables win over the file; resolving that is the caller's job.
+//! variables win over the file: [`Target::resolve`] and [`Target::credentials`] apply twine's
+//! order, with one difference for CI (the file is read only when asked for).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,20 @@ pub enum PypircError {
         /// The sections listed.
         listed: String,
     },
+    /// `--repository` without `--config-file`, and no home directory to find `~/.pypirc` in.
+    #[error("--repository {name}: HOME is not set, so there is no ~/.pypirc; pass --config-file")]
+    NoHome {
+        /// The repository asked for.
+        name: String,
+    },
+    /// A username without a password.
+    #[error(
+        "--user {user} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password"
+    )]
+    UserWithoutPassword {
+        /// The username.
+        user: String,
+    },
     /// The section has no upload URL.
     #[error(
         "the '{name}' section of {path} has no `repository` (the upload URL): add `repository = https://…`, or pass --repository-url"
@@ -71,6 +86,90 @@ pub enum PypircError {
         /// The file.
         path: PathBuf,
     },
+}
+
+/// Where to upload and the credentials that come with it, before flags and variables.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The upload URL.
+    pub upload_url: String,
+    /// The `.pypirc` username, if any.
+    pub username: Option<String>,
+    /// The `.pypirc` password, if any.
+    pub password: Option<Secret>,
+    /// ` (from the `NAME` section of FILE)`, for messages; empty when no file was read.
+    pub source: String,
+}
+
+impl Target {
+    /// The upload URL, as twine finds it: `repository_url` (`--repository-url`,
+    /// `TWINE_REPOSITORY_URL`) wins and brings no credentials; otherwise `repository`
+    /// (`--repository NAME`, `TWINE_REPOSITORY`) from the `.pypirc` (`config_file`, or
+    /// `~/.pypirc` under `home`); otherwise PyPI. Unlike twine, the `.pypirc` is read only when
+    /// `repository` or `config_file` asks for it: a stale `~/.pypirc` on a runner must not turn
+    /// trusted publishing off by itself.
+    pub fn resolve(
+        repository_url: Option<&str>,
+        repository: Option<&str>,
+        config_file: Option<&Path>,
+        home: Option<&str>,
+    ) -> Result<Self, PypircError> {
+        let plain = |url: &str| Self {
+            upload_url: url.to_owned(),
+            username: None,
+            password: None,
+            source: String::new(),
+        };
+        if let Some(url) = repository_url.filter(|u| !u.is_empty()) {
+            return Ok(plain(url));
+        }
+        if repository.is_none() && config_file.is_none() {
+            return Ok(plain(PYPI_UPLOAD_URL));
+        }
+        let name = repository.unwrap_or("pypi");
+        let (path, required) = match (config_file, home.filter(|h| !h.is_empty())) {
+            (Some(path), _) => (path.to_path_buf(), true),
+            (None, Some(home)) => (Path::new(home).join(".pypirc"), false),
+            (None, None) => {
+                return Err(PypircError::NoHome {
+                    name: name.to_owned(),
+                });
+            }
+        };
+        let found = Pypirc::load(&path, required)?.repository(name)?;
+        Ok(Self {
+            upload_url: found.repository.unwrap_or_default(),
+            username: found.username,
+            password: found.password,
+            source: format!(" (from the `{name}` section of {})", path.display()),
+        })
+    }
+
+    /// The credentials, as twine finds them: `user` and `password` (flags, `TWINE_USERNAME`,
+    /// `TWINE_PASSWORD`, `PYPI_TOKEN`) win over the `.pypirc`'s; without a password, trusted
+    /// publishing. A username without a password is refused: trusted publishing always
+    /// uploads as `__token__`.
+    pub fn credentials(
+        self,
+        user: Option<String>,
+        password: Option<Secret>,
+    ) -> Result<crate::publish::Credentials, PypircError> {
+        let user = user
+            .filter(|u| !u.is_empty())
+            .or(self.username)
+            .unwrap_or_else(|| "__token__".to_owned());
+        let password = password
+            .filter(|p| !p.expose().is_empty())
+            .or(self.password.filter(|p| !p.expose().is_empty()));
+        match password {
+            Some(password) => Ok(crate::publish::Credentials::Token {
+                username: user,
+                password,
+            }),
+            None if user != "__token__" => Err(PypircError::UserWithoutPassword { user }),
+            None => Ok(crate::publish::Credentials::Trusted),
+        }
+    }
 }
 
 /// A parsed `.pypirc` (or none: a missing file at the default path is an empty one).
@@ -211,6 +310,58 @@ impl Pypirc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::Credentials;
+
+    #[test]
+    fn targets_and_credentials_follow_twine() {
+        // The URL wins and brings no credentials; nothing asked for: PyPI, no file read.
+        let target = Target::resolve(Some("https://example.org/legacy/"), Some("x"), None, None);
+        assert_eq!(target.unwrap().upload_url, "https://example.org/legacy/");
+        let target = Target::resolve(None, None, None, Some("/nonexistent-home")).unwrap();
+        assert_eq!(target.upload_url, PYPI_UPLOAD_URL);
+        assert!(matches!(
+            target.clone().credentials(None, None),
+            Ok(Credentials::Trusted)
+        ));
+        // A named repository needs a file to be found in.
+        let err = Target::resolve(None, Some("private"), None, None).unwrap_err();
+        assert!(matches!(err, PypircError::NoHome { .. }), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let rc = dir.path().join(".pypirc");
+        std::fs::write(
+            &rc,
+            "[distutils]\nindex-servers = private\n[private]\nrepository = https://i.example/\nusername = alice\npassword = from-file\n",
+        )
+        .unwrap();
+        let home = dir.path().to_str().unwrap();
+        let target = Target::resolve(None, Some("private"), None, Some(home)).unwrap();
+        assert_eq!(target.upload_url, "https://i.example/");
+        assert!(
+            target.source.contains("`private` section"),
+            "{}",
+            target.source
+        );
+        // Flags win over the file; an empty flag does not count.
+        match target
+            .clone()
+            .credentials(Some(String::new()), Some(Secret::new("from-flag")))
+            .unwrap()
+        {
+            Credentials::Token { username, password } => {
+                assert_eq!(username, "alice");
+                assert_eq!(password.expose(), "from-flag");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A user without any password cannot use trusted publishing.
+        let bare = Target::resolve(None, None, None, None).unwrap();
+        let err = bare.credentials(Some("bob".into()), None).unwrap_err();
+        assert!(
+            matches!(err, PypircError::UserWithoutPassword { .. }),
+            "{err}"
+        );
+    }
 
     fn parse(text: &str) -> Pypirc {
         Pypirc::parse(Path::new("/home/u/.pypirc"), text).unwrap()

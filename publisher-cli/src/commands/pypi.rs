@@ -8,13 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use oidc_core::Secret;
 use oidc_core::ci::MaskSink;
 use pypi_exchange::dist::{Problem, Severity};
-use pypi_exchange::index::PYPI_UPLOAD_URL;
-use pypi_exchange::pypirc::Pypirc;
+use pypi_exchange::pypirc::Target;
 use pypi_exchange::upload::UploadReporter;
 use pypi_exchange::{
-    AttestationMode, AttestationState, Credentials, FileOutcome, FileStep, PackageIndex,
-    PublishObserver, PublishReport, PublishRun, PublishRunError, PublishSettings, RunMode,
-    RunNotice, SkipExisting,
+    AttestationMode, AttestationState, FileOutcome, FileStep, PackageIndex, PublishObserver,
+    PublishReport, PublishRun, PublishRunError, PublishSettings, RunMode, RunNotice, SkipExisting,
 };
 
 use crate::cli::{PypiUploadArgs, SkipExistingArg};
@@ -31,7 +29,12 @@ pub async fn upload(
     context: &Context,
     printer: &Printer,
 ) -> Result<Outcome, CliError> {
-    let target = resolve_target(args, context)?;
+    let target = Target::resolve(
+        args.repository_url.as_deref(),
+        args.repository.as_deref(),
+        args.config_file.as_deref(),
+        context.env.non_empty("HOME").as_deref(),
+    )?;
     let index = PackageIndex::parse(&target.upload_url)
         .map_err(|err| CliError::Usage(format!("{err}{}", target.source)))?;
     let simple_url = args
@@ -42,7 +45,13 @@ pub async fn upload(
                 .map_err(|err| CliError::Usage(format!("--simple-url `{url}` is not a URL: {err}")))
         })
         .transpose()?;
-    let credentials = resolve_credentials(args, context, target)?;
+    // Flags and variables win over the .pypirc, as in twine; `PYPI_TOKEN` is the action's.
+    let password = args
+        .password
+        .clone()
+        .filter(|p| !p.expose().is_empty())
+        .or_else(|| context.env.non_empty("PYPI_TOKEN").map(Secret::new));
+    let credentials = target.credentials(args.user.clone(), password)?;
     let attestations = match args.attestations {
         Some(true) => AttestationMode::On,
         Some(false) => AttestationMode::Off,
@@ -402,91 +411,4 @@ fn render_report(report: &PublishReport, print_hash: bool, printer: &Printer) ->
         tally.uploaded, tally.present, tally.skipped, tally.failed
     ));
     Outcome::from_counts(tally.done(), tally.failed)
-}
-
-/// Where to upload and the credentials that come with it, before flags and variables.
-struct Target {
-    upload_url: String,
-    username: Option<String>,
-    password: Option<Secret>,
-    /// ` (from the `NAME` section of FILE)`, for messages.
-    source: String,
-}
-
-/// The upload URL, as twine finds it: `--repository-url` (or `TWINE_REPOSITORY_URL`) wins and
-/// brings no credentials; otherwise `--repository NAME` (or `TWINE_REPOSITORY`) from the
-/// `.pypirc`. Unlike twine, the `.pypirc` is read only when `--repository` or
-/// `--config-file` asks for it: a stale `~/.pypirc` on a runner must not turn trusted
-/// publishing off by itself.
-fn resolve_target(args: &PypiUploadArgs, context: &Context) -> Result<Target, CliError> {
-    if let Some(url) = args.repository_url.as_deref().filter(|u| !u.is_empty()) {
-        return Ok(Target {
-            upload_url: url.to_owned(),
-            username: None,
-            password: None,
-            source: String::new(),
-        });
-    }
-    if args.repository.is_none() && args.config_file.is_none() {
-        return Ok(Target {
-            upload_url: PYPI_UPLOAD_URL.to_owned(),
-            username: None,
-            password: None,
-            source: String::new(),
-        });
-    }
-    let name = args.repository.as_deref().unwrap_or("pypi");
-    let (path, required) = match &args.config_file {
-        Some(path) => (path.clone(), true),
-        None => match context.env.non_empty("HOME") {
-            Some(home) => (PathBuf::from(home).join(".pypirc"), false),
-            None => {
-                return Err(CliError::Usage(format!(
-                    "--repository {name}: HOME is not set, so there is no ~/.pypirc; pass --config-file"
-                )));
-            }
-        },
-    };
-    let rc = Pypirc::load(&path, required).map_err(|err| CliError::Usage(err.to_string()))?;
-    let repository = rc
-        .repository(name)
-        .map_err(|err| CliError::Usage(err.to_string()))?;
-    Ok(Target {
-        upload_url: repository.repository.unwrap_or_default(),
-        username: repository.username,
-        password: repository.password,
-        source: format!(" (from the `{name}` section of {})", path.display()),
-    })
-}
-
-/// The credentials, as twine finds them: `--user`/`--password` (or `TWINE_USERNAME` /
-/// `TWINE_PASSWORD`, `PYPI_TOKEN`) win over the `.pypirc`; without a password, trusted
-/// publishing. The library checks the token itself ([`PublishRun`]).
-fn resolve_credentials(
-    args: &PypiUploadArgs,
-    context: &Context,
-    target: Target,
-) -> Result<Credentials, CliError> {
-    let user = args
-        .user
-        .clone()
-        .filter(|u| !u.is_empty())
-        .or(target.username)
-        .unwrap_or_else(|| "__token__".to_owned());
-    let password = args
-        .password
-        .clone()
-        .filter(|p| !p.is_empty())
-        .or_else(|| context.env.non_empty("PYPI_TOKEN").map(Secret::new))
-        .or(target.password.filter(|p| !p.expose().is_empty()));
-    match password {
-        Some(password) => Ok(Credentials::Token {
-            username: user,
-            password,
-        }),
-        None if user != "__token__" => Err(CliError::Usage(format!(
-            "--user {user} was given without --password: trusted publishing always uploads as __token__; drop --user, or give the password"
-        ))),
-        None => Ok(Credentials::Trusted),
-    }
 }

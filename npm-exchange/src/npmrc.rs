@@ -20,7 +20,6 @@
 //! ```
 
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use oidc_core::{Environment, Secret};
@@ -374,13 +373,9 @@ fn read_bounded(path: &Path) -> Result<Option<String>, NpmrcError> {
         Err(err) if path.is_dir() => return Err(error(format!("it is a directory ({err})"))),
         Err(err) => return Err(error(err.to_string())),
     };
-    let mut bytes = Vec::new();
-    file.take(MAX_NPMRC_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| error(err.to_string()))?;
-    if bytes.len() as u64 > MAX_NPMRC_BYTES {
-        return Err(error(format!("it is larger than {MAX_NPMRC_BYTES} bytes")));
-    }
+    let bytes = oidc_core::bounded::read_capped(file, MAX_NPMRC_BYTES)
+        .map_err(|err| error(err.to_string()))?
+        .ok_or_else(|| error(format!("it is larger than {MAX_NPMRC_BYTES} bytes")))?;
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|_| error("it is not UTF-8 text".into()))

@@ -131,10 +131,43 @@ pub fn read_capped<R: Read>(reader: R, cap: u64) -> io::Result<Option<Vec<u8>>> 
     Ok(Some(bytes))
 }
 
+/// Reads a text file of at most `cap` bytes (a configuration file, an event payload, a trust
+/// root): larger is an error naming the file and the cap, never an unbounded read (a FIFO or a
+/// device at the path cannot exhaust memory; the size is not taken from metadata).
+pub fn read_text_file(path: &std::path::Path, cap: u64) -> io::Result<String> {
+    let file = fs_err::File::open(path)?;
+    let bytes = read_capped(file, cap)?.ok_or_else(|| {
+        io::Error::other(format!("{} is larger than {cap} bytes", path.display()))
+    })?;
+    String::from_utf8(bytes).map_err(|err| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not UTF-8 text: {err}", path.display()),
+        )
+    })
+}
+
+/// The most [`crate::Environment::read_to_string`] reads from a file (GitHub's event payload
+/// is the largest: a few MiB for a big push).
+pub const ENV_FILE_CAP: u64 = 64 * 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn text_files_are_read_up_to_their_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("event.json");
+        std::fs::write(&path, "0123456789").unwrap();
+        assert_eq!(read_text_file(&path, 10).unwrap(), "0123456789");
+        let err = read_text_file(&path, 9).unwrap_err().to_string();
+        assert!(err.contains("is larger than 9 bytes"), "{err}");
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        let err = read_text_file(&path, 10).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
 
     #[test]
     fn limits_follow_the_floor_then_the_ratio() {

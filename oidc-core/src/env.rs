@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::bounded::{ENV_FILE_CAP, read_text_file};
+
 /// Read access to environment variables and small files (event payloads, DMI product names).
 pub trait Environment: Send + Sync {
     /// The value of a variable, or `None` when it is unset or not valid Unicode.
     fn var(&self, name: &str) -> Option<String>;
 
-    /// Reads a whole (small) file as text.
+    /// Reads a whole (small) file as text, at most [`ENV_FILE_CAP`] bytes.
     fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
-        fs_err::read_to_string(path)
+        read_text_file(path, ENV_FILE_CAP)
     }
 
     /// A variable that is set and not empty.
@@ -92,7 +94,7 @@ impl Environment for MapEnv {
     fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
         match self.files.get(path) {
             Some(contents) => Ok(contents.clone()),
-            None => fs_err::read_to_string(path),
+            None => read_text_file(path, ENV_FILE_CAP),
         }
     }
 }

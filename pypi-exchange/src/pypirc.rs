@@ -187,11 +187,14 @@ impl Pypirc {
             path: path.to_owned(),
             reason,
         };
-        let text = match fs_err::metadata(path) {
-            Ok(meta) if meta.len() > MAX_BYTES => {
-                return Err(read_error(format!("it is larger than {MAX_BYTES} bytes")));
+        let text = match std::fs::File::open(path) {
+            Ok(file) => {
+                let bytes = oidc_core::bounded::read_capped(file, MAX_BYTES)
+                    .map_err(|err| read_error(err.to_string()))?
+                    .ok_or_else(|| read_error(format!("it is larger than {MAX_BYTES} bytes")))?;
+                String::from_utf8(bytes)
+                    .map_err(|err| read_error(format!("it is not UTF-8 text: {err}")))?
             }
-            Ok(_) => fs_err::read_to_string(path).map_err(|err| read_error(err.to_string()))?,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => String::new(),
             Err(err) => return Err(read_error(err.to_string())),
         };
@@ -311,6 +314,15 @@ impl Pypirc {
 mod tests {
     use super::*;
     use crate::publish::Credentials;
+
+    #[test]
+    fn an_oversized_file_is_refused_without_reading_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".pypirc");
+        std::fs::write(&path, vec![b'#'; MAX_BYTES as usize + 1]).unwrap();
+        let err = Pypirc::load(&path, true).unwrap_err().to_string();
+        assert!(err.contains("larger than"), "{err}");
+    }
 
     #[test]
     fn targets_and_credentials_follow_twine() {

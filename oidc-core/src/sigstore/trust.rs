@@ -40,9 +40,12 @@ impl TrustRoot {
     /// A `trusted_root.json` file.
     pub fn from_file(path: &Path) -> Result<Self, SigstoreError> {
         let source_name = path.display().to_string();
-        let text = fs_err::read_to_string(path).map_err(|err| SigstoreError::TrustRoot {
-            source_name: source_name.clone(),
-            reason: err.to_string(),
+        // The public-good root is about 10 KiB; a private instance's is of the same order.
+        let text = crate::bounded::read_text_file(path, 16 * 1024 * 1024).map_err(|err| {
+            SigstoreError::TrustRoot {
+                source_name: source_name.clone(),
+                reason: err.to_string(),
+            }
         })?;
         Self::from_json(&text, source_name)
     }

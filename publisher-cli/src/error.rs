@@ -88,15 +88,6 @@ impl CliError {
     }
 }
 
-fn obtain_outcome<E: std::error::Error>(err: &ObtainError<E>) -> Outcome {
-    match err {
-        ObtainError::Identity(_)
-        | ObtainError::Event(_)
-        | ObtainError::Audience(_)
-        | ObtainError::Exchange(_) => Outcome::Identity,
-    }
-}
-
 fn obtain_title<E: std::error::Error>(err: &ObtainError<E>) -> &'static str {
     match err {
         ObtainError::Identity(_) => "No OIDC identity",
@@ -117,7 +108,7 @@ fn pypi_outcome(err: &PublishRunError) -> Outcome {
         PublishRunError::Collect(_)
         | PublishRunError::Invalid { .. }
         | PublishRunError::InvalidAttestations { .. } => Outcome::InvalidArtifact,
-        PublishRunError::Exchange(err) => obtain_outcome(err),
+        PublishRunError::Exchange(_) => Outcome::Identity,
         PublishRunError::Sigstore(err) => shared::sigstore_outcome(err),
         PublishRunError::Signer(AmbientSignerError::Identity(_)) => Outcome::Identity,
         PublishRunError::Signer(AmbientSignerError::Sigstore(err)) => shared::sigstore_outcome(err),

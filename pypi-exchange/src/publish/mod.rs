@@ -854,14 +854,7 @@ impl<'a> PublishRun<'a> {
         PublishReport {
             files: prepared
                 .into_iter()
-                .map(|p| FileReport {
-                    filename: p.item.dist.filename.clone(),
-                    path: p.item.dist.path.clone(),
-                    size: p.item.dist.size,
-                    sha256: p.item.dist.sha256.clone(),
-                    attestation: p.state,
-                    outcome: FileOutcome::WouldUpload,
-                })
+                .map(|p| FileReport::of(&p.item.dist, p.state, FileOutcome::WouldUpload))
                 .collect(),
             mode: RunMode::DryRun,
             credentials,
@@ -904,18 +897,12 @@ impl Pipeline<'_> {
 
     /// Signs (when needed) and uploads one distribution.
     async fn one(&self, mut p: Prepared) -> FileReport {
-        let not_attempted = |p: Prepared, reason: String| FileReport {
-            filename: p.item.dist.filename.clone(),
-            path: p.item.dist.path.clone(),
-            size: p.item.dist.size,
-            sha256: p.item.dist.sha256.clone(),
-            attestation: p.state,
-            outcome: FileOutcome::NotAttempted { reason },
+        let not_attempted = |p: Prepared, reason: String| {
+            FileReport::of(&p.item.dist, p.state, FileOutcome::NotAttempted { reason })
         };
         if p.state == AttestationState::WouldSign {
-            let Ok(_slot) = self.signing.acquire().await else {
-                return not_attempted(p, "the signing session was closed".into());
-            };
+            // The semaphores are never closed: `ok()` only drops an impossible error.
+            let _slot = self.signing.acquire().await.ok();
             if let Some(reason) = self.stopped() {
                 return not_attempted(p, reason);
             }
@@ -924,19 +911,14 @@ impl Pipeline<'_> {
                     "the attestation for {} could not be made",
                     p.item.dist.filename
                 ));
-                return FileReport {
-                    filename: p.item.dist.filename.clone(),
-                    path: p.item.dist.path.clone(),
-                    size: p.item.dist.size,
-                    sha256: p.item.dist.sha256.clone(),
-                    attestation: AttestationState::None,
-                    outcome: FileOutcome::NotSigned(failure),
-                };
+                return FileReport::of(
+                    &p.item.dist,
+                    AttestationState::None,
+                    FileOutcome::NotSigned(failure),
+                );
             }
         }
-        let Ok(_slot) = self.uploading.acquire().await else {
-            return not_attempted(p, "the upload was closed".into());
-        };
+        let _slot = self.uploading.acquire().await.ok();
         if let Some(reason) = self.stopped() {
             return not_attempted(p, reason);
         }

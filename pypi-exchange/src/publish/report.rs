@@ -165,6 +165,21 @@ impl PublishReport {
 }
 
 impl FileReport {
+    pub(super) fn of(
+        dist: &crate::dist::Distribution,
+        attestation: AttestationState,
+        outcome: FileOutcome,
+    ) -> Self {
+        Self {
+            filename: dist.filename.clone(),
+            path: dist.path.clone(),
+            size: dist.size,
+            sha256: dist.sha256.clone(),
+            attestation,
+            outcome,
+        }
+    }
+
     pub(super) fn from_result(
         result: FileResult,
         path: PathBuf,
